@@ -1,0 +1,141 @@
+# tally — build, test, run.  See README.md.
+PREFIX	?= /usr/local
+DESTDIR	?=
+CC	?= cc
+
+PKGS	 = fcgi libmariadb jansson libcurl libcrypto
+WARN	 = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	   -Wmissing-prototypes -Wformat=2
+CFLAGS	?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(CFLAGS) -I. \
+	   -DTALLY_SHARE=\"$(PREFIX)/share/tally\" \
+	   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LIBS	 = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+CORE_LIBS = $(shell pkg-config --libs jansson libcrypto 2>/dev/null)
+SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all \
+	   -fno-omit-frame-pointer
+
+ifeq ($(SANITIZE),1)
+ALL_CFLAGS += $(SANFLAGS)
+LDFLAGS += $(SANFLAGS)
+endif
+
+# Rules with no I/O: libcore.a, the only thing unit tests link.
+CORE_SRC = core/result.c core/money.c core/config.c core/jwt.c core/json.c \
+	   core/route.c core/timeutil.c core/idgen.c
+# Operations (core/op_*), database, outbound clients: libtally.a.
+OPS_SRC	 = $(wildcard core/op_*.c) core/log.c $(wildcard db/*.c) \
+	   $(wildcard net/*.c)
+FCGI_SRC = $(wildcard fcgi/*.c)
+SCHED_SRC = sched/main.c $(wildcard sched/job_*.c)
+ADMIN_SRC = sched/tally-admin.c
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+
+B	 = build
+CORE_OBJ = $(CORE_SRC:%.c=$(B)/%.o)
+OPS_OBJ	 = $(OPS_SRC:%.c=$(B)/%.o)
+FCGI_OBJ = $(FCGI_SRC:%.c=$(B)/%.o)
+SCHED_OBJ = $(SCHED_SRC:%.c=$(B)/%.o)
+ADMIN_OBJ = $(ADMIN_SRC:%.c=$(B)/%.o)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+SAN_UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/san/tests/%)
+SAN_CORE_OBJ = $(CORE_SRC:%.c=$(B)/san/%.o)
+
+BINS	 = bin/tally-fcgi bin/tally-scheduler bin/tally-admin
+
+.PHONY: all check unit unit-san integration e2e run install clean lint fuzz \
+	bench deps
+
+all: $(BINS)
+
+deps:
+	@deploy/install-deps.sh build
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "CC $<"
+	@$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/san/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "CC $< (ASan+UBSan)"
+	@$(CC) $(ALL_CFLAGS) $(SANFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/libcore.a: $(CORE_OBJ)
+	ar rcs $@ $^
+
+$(B)/libtally.a: $(OPS_OBJ)
+	ar rcs $@ $^
+
+$(B)/san/libcore.a: $(SAN_CORE_OBJ)
+	ar rcs $@ $^
+
+bin/tally-fcgi: $(FCGI_OBJ) $(B)/libtally.a $(B)/libcore.a
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -pthread -o $@ $(FCGI_OBJ) $(B)/libtally.a \
+	    $(B)/libcore.a $(LIBS)
+
+bin/tally-scheduler: $(SCHED_OBJ) $(B)/libtally.a $(B)/libcore.a
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -pthread -o $@ $(SCHED_OBJ) $(B)/libtally.a \
+	    $(B)/libcore.a $(LIBS)
+
+bin/tally-admin: $(ADMIN_OBJ) $(B)/libtally.a $(B)/libcore.a
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -pthread -o $@ $(ADMIN_OBJ) $(B)/libtally.a \
+	    $(B)/libcore.a $(LIBS)
+
+$(B)/tests/%: tests/unit/%.c $(B)/libcore.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Icore -o $@ $< $(B)/libcore.a $(CORE_LIBS) \
+	    $(shell pkg-config --libs cmocka)
+
+$(B)/san/tests/%: tests/unit/%.c $(B)/san/libcore.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SANFLAGS) -Icore -o $@ $< $(B)/san/libcore.a \
+	    $(CORE_LIBS) $(shell pkg-config --libs cmocka)
+
+unit: $(UNIT_BIN)
+	@for t in $(UNIT_BIN); do echo "== $$t"; $$t || exit 1; done
+
+unit-san: $(SAN_UNIT_BIN)
+	@for t in $(SAN_UNIT_BIN); do echo "== $$t (ASan+UBSan)"; \
+	    ASAN_OPTIONS=detect_leaks=1 $$t || exit 1; done
+
+integration: all
+	tests/integration/run.sh
+
+check:
+	@deploy/install-deps.sh test
+	$(MAKE) all
+	$(MAKE) lint
+	$(MAKE) unit
+	$(MAKE) unit-san
+	$(MAKE) integration
+
+run:
+	@deploy/install-deps.sh run
+	$(MAKE) all
+	deploy/tally-dev run
+
+bench:
+	@deploy/install-deps.sh bench
+	$(MAKE) all
+	bench/status.sh
+	bench/debit.sh
+
+lint:
+	@deploy/lint.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tally/migrations \
+	    $(DESTDIR)$(PREFIX)/share/tally/www $(DESTDIR)$(PREFIX)/share/doc/tally
+	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 db/migrations/*.sql $(DESTDIR)$(PREFIX)/share/tally/migrations/
+	cp -R www/. $(DESTDIR)$(PREFIX)/share/tally/www/
+	install -m 644 config.sample README.md $(DESTDIR)$(PREFIX)/share/doc/tally/
+
+clean:
+	rm -rf $(B) bin
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,126 @@
+/* Configuration: INI text parsed into typed settings and the catalog. */
+#ifndef CORE_CONFIG_H
+#define CORE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CORE_CATALOG_MAX	64	/* products, plans or packages each */
+#define CORE_ID_MAX		64
+
+enum core_interval {
+	CORE_INTERVAL_MONTHLY,
+	CORE_INTERVAL_QUARTERLY,
+	CORE_INTERVAL_YEARLY,
+	CORE_INTERVAL__MAX
+};
+
+enum core_billing {
+	CORE_BILLING_CREDITS,
+	CORE_BILLING_INVOICE
+};
+
+struct core_product {
+	char	 id[CORE_ID_MAX];
+	char	 name[128];
+	enum core_billing billing;
+	int64_t	 price[CORE_INTERVAL__MAX];	/* minor units; -1: not offered */
+	char	 gate[256];			/* URI prefix; empty: none */
+	int64_t	 renewal_lead_hours;
+	int64_t	 invoice_ttl_hours;
+};
+
+struct core_plan {
+	char	 id[CORE_ID_MAX];
+	char	 name[128];
+	int64_t	 monthly;
+};
+
+struct core_package {
+	char	 id[CORE_ID_MAX];
+	char	 name[128];
+	int64_t	 credits;
+	int64_t	 price;
+};
+
+/* Every setting; strings are NUL-terminated, empty when unset. */
+struct core_config {
+	/* [http] */
+	char	 http_listen[128];
+	int64_t	 http_max_body;
+	char	 http_public_url[256];
+	char	 http_cors_origins[1024];
+	int64_t	 http_threads;
+	/* [database] */
+	char	 db_socket[512];
+	char	 db_host[256];
+	int64_t	 db_port;
+	char	 db_user[128];
+	char	 db_password[256];
+	char	 db_name[128];
+	/* [auth] */
+	char	 jwt_secret[512];
+	char	 jwks_file[512];
+	char	 jwt_issuer[256];
+	char	 jwt_audience[256];
+	char	 service_key[256];
+	char	 admin_key[256];
+	char	 encryption_key[65];
+	/* [billing] */
+	char	 currency[4];
+	int64_t	 signup_credits;
+	int	 pay_from_credits;
+	/* [stripe] */
+	char	 stripe_api_base[256];
+	char	 stripe_secret_key[256];
+	char	 stripe_webhook_secret[256];
+	int64_t	 stripe_checkout_ttl_minutes;
+	/* [lightning] */
+	char	 ln_api_base[256];
+	char	 ln_api_key[256];
+	char	 ln_store_id[128];
+	char	 ln_webhook_secret[256];
+	/* [smtp] */
+	char	 smtp_url[256];
+	char	 smtp_from[256];
+	char	 smtp_user[256];
+	char	 smtp_password[256];
+	/* [scheduler] */
+	int64_t	 tick_seconds;
+	/* [gate] */
+	int	 gate_fail_open;
+	/* catalog */
+	struct core_product products[CORE_CATALOG_MAX];
+	size_t	 nproducts;
+	struct core_plan plans[CORE_CATALOG_MAX];
+	size_t	 nplans;
+	struct core_package packages[CORE_CATALOG_MAX];
+	size_t	 npackages;
+};
+
+/* Looks up an environment variable; getenv(3) in the binaries. */
+typedef const char *(*core_env_fn)(const char *name);
+
+/*
+ * Parse INI text into *cfg (defaults first, then the text, then the
+ * environment overrides TALLY_SECTION_KEY looked up with env, which may be
+ * NULL), then validate.  On failure returns TALLY_E_CONFIG and writes one
+ * line naming the key (e.g. "auth.service_key: required") into err.
+ */
+int	 core_config_parse(const char *text, core_env_fn env,
+	    struct core_config *cfg, char *err, size_t errsz);
+
+const struct core_product *core_config_product(const struct core_config *,
+	    const char *id);
+const struct core_plan *core_config_plan(const struct core_config *,
+	    const char *id);
+const struct core_package *core_config_package(const struct core_config *,
+	    const char *id);
+
+/* "monthly" etc.; returns -1 for an unknown name. */
+int	 core_interval_parse(const char *);
+const char *core_interval_name(int);
+/* Number of calendar months in an interval. */
+int	 core_interval_months(int);
+
+#endif

@@ -1,0 +1,56 @@
+/* JSON Web Token verification (HS256, RS256, ES256) and HS256 minting. */
+#ifndef CORE_JWT_H
+#define CORE_JWT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+struct core_jwt_keys;
+
+/* Claims tally uses; strings are NUL-terminated and truncated never: a
+ * longer claim makes verification fail with TALLY_E_UNAUTHORIZED. */
+struct core_jwt_claims {
+	char	 sub[256];
+	char	 email[321];	/* empty when absent */
+	char	 locale[16];	/* empty when absent */
+	int64_t	 exp;
+	int64_t	 nbf;		/* 0 when absent */
+};
+
+/*
+ * Build a key set from an HS256 secret (may be NULL or empty: no HS256)
+ * and the text of a JWKS document (may be NULL: no RS256/ES256 keys).
+ * JWKS keys of kty RSA (n, e) and EC P-256 (crv, x, y) are loaded; others
+ * are skipped.  Returns TALLY_OK, TALLY_E_CONFIG (bad JWKS, or no key at
+ * all) or TALLY_E_NOMEM.  OUT: *out, freed with core_jwt_keys_free().
+ */
+int	 core_jwt_keys_new(const char *hs_secret, const char *jwks_json,
+	    struct core_jwt_keys **out);
+void	 core_jwt_keys_free(struct core_jwt_keys *);
+
+/*
+ * Verify a compact JWS token of len bytes at time now (Unix seconds).
+ * Only HS256, RS256 and ES256 are accepted (never "none"); the algorithm
+ * must match the key's type; with a "kid" header the JWKS key of that kid
+ * is used, else each key of the right type is tried.  exp is required;
+ * nbf is checked when present; iss and aud are checked when non-NULL and
+ * non-empty (aud may be a string or an array).  sub is required.
+ * Returns TALLY_OK, TALLY_E_UNAUTHORIZED (malformed, bad signature,
+ * wrong iss/aud, unknown alg), TALLY_E_EXPIRED or TALLY_E_NOTYET.
+ * OUT: *claims.
+ */
+int	 core_jwt_verify(const struct core_jwt_keys *, const char *token,
+	    size_t len, int64_t now, const char *iss, const char *aud,
+	    struct core_jwt_claims *claims);
+
+/*
+ * Sign claims (a JSON object, not modified) with HS256 and secret.
+ * OUT: *out, a NUL-terminated token to free(3).
+ * Returns TALLY_OK, TALLY_E_INVALID or TALLY_E_NOMEM.
+ */
+int	 core_jwt_sign_hs256(const char *secret, const json_t *claims,
+	    char **out);
+
+#endif

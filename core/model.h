@@ -1,0 +1,62 @@
+/* The billing objects as the layers pass them around (no behaviour). */
+#ifndef CORE_MODEL_H
+#define CORE_MODEL_H
+
+#include <stdint.h>
+
+struct tally_account {
+	int64_t	 id;
+	char	 user_id[256];
+	char	 email[321];	/* empty: none known */
+	char	 locale[16];	/* empty: none known */
+	int64_t	 balance;
+	int64_t	 created_at;
+};
+
+/* One ledger row (the API's TX). */
+struct tally_tx {
+	int64_t	 id;
+	char	 kind[24];
+	int64_t	 amount;	/* signed */
+	int64_t	 balance_after;
+	char	 operation[404];	/* 100 characters of UTF-8 */
+	int	 has_operation;
+	char	 description[2004];	/* 500 characters of UTF-8 */
+	int	 has_description;
+	int64_t	 created_at;
+};
+
+struct tally_purchase {
+	int64_t	 id;
+	char	 package[64];
+	int64_t	 credits;
+	int64_t	 amount;
+	char	 currency[4];
+	char	 method[16];
+	char	 status[16];
+	int64_t	 created_at;
+	int64_t	 completed_at;	/* 0: not completed */
+};
+
+/* Ledger kinds, as API.md names them. */
+#define TX_PURCHASE		"purchase"
+#define TX_USAGE		"usage"
+#define TX_REFUND		"refund"
+#define TX_GIFT_SENT		"gift_sent"
+#define TX_GIFT_RECEIVED	"gift_received"
+#define TX_GIFT_REFUND		"gift_refund"
+#define TX_SUBSCRIPTION		"subscription"
+#define TX_INVOICE_PAYMENT	"invoice_payment"
+#define TX_ADJUSTMENT		"adjustment"
+#define TX_GRANT		"grant"
+
+/* Field limits, in characters, documented in API.md. */
+#define LIMIT_USER_ID		255
+#define LIMIT_EMAIL		320
+#define LIMIT_OPERATION		100
+#define LIMIT_DESCRIPTION	500
+#define LIMIT_REASON		500
+#define LIMIT_ACTOR		100
+#define LIMIT_IDEM_KEY		255
+
+#endif

@@ -1,0 +1,20 @@
+/* Money: int64 minor units with overflow-checked arithmetic. */
+#ifndef CORE_MONEY_H
+#define CORE_MONEY_H
+
+#include <stdint.h>
+
+/* *out = a + b; TALLY_OK or TALLY_E_OVERFLOW (then *out is untouched). */
+int	 core_money_add(int64_t a, int64_t b, int64_t *out);
+/* *out = a - b; TALLY_OK or TALLY_E_OVERFLOW. */
+int	 core_money_sub(int64_t a, int64_t b, int64_t *out);
+/* *out = a * b; TALLY_OK or TALLY_E_OVERFLOW. */
+int	 core_money_mul(int64_t a, int64_t b, int64_t *out);
+
+/*
+ * Parse a whole decimal string (optional leading '-', digits only, no
+ * spaces) into *out.  TALLY_OK, TALLY_E_INVALID or TALLY_E_OVERFLOW.
+ */
+int	 core_parse_int64(const char *s, int64_t *out);
+
+#endif

@@ -1,0 +1,122 @@
+/* Wallet operations over db/db_wallet.c. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "core/op_wallet.h"
+#include "core/result.h"
+#include "db/db_misc.h"
+#include "db/db_wallet.h"
+
+int
+op_account_ensure(struct db *db, const char *user_id, const char *email,
+    const char *locale, int64_t now, struct tally_account *a)
+{
+	int	 rc, change;
+
+	rc = db_account_get(db, user_id, a);
+	if (rc == TALLY_E_NOTFOUND) {
+		rc = db_account_insert(db, user_id, email, locale, now);
+		/* A concurrent first request created it: just as good. */
+		if (rc != TALLY_OK && rc != TALLY_E_DUPLICATE)
+			return rc;
+		return db_account_get(db, user_id, a);
+	}
+	if (rc != TALLY_OK)
+		return rc;
+	change = (email != NULL && *email != '\0' &&
+	    strcmp(email, a->email) != 0) ||
+	    (locale != NULL && *locale != '\0' &&
+	    strcmp(locale, a->locale) != 0);
+	if (!change)
+		return TALLY_OK;
+	if (email != NULL && *email != '\0')
+		snprintf(a->email, sizeof(a->email), "%s", email);
+	if (locale != NULL && *locale != '\0')
+		snprintf(a->locale, sizeof(a->locale), "%s", locale);
+	return db_account_set_profile(db, a->id,
+	    a->email[0] ? a->email : NULL, a->locale[0] ? a->locale : NULL,
+	    now);
+}
+
+int
+op_credits_use_tx(struct db *db, int64_t account_id, int64_t amount,
+    const char *operation, const char *description, int64_t now,
+    struct tally_tx *out)
+{
+	if (amount <= 0)
+		return TALLY_E_INVALID;
+	return db_ledger_apply(db, account_id, TX_USAGE, -amount, operation,
+	    description, NULL, now, out);
+}
+
+int
+op_credits_refund_tx(struct db *db, int64_t account_id, int64_t txid,
+    int64_t now, struct tally_tx *out)
+{
+	struct tally_tx	 orig;
+	char		 key[64];
+	int		 rc;
+
+	if ((rc = db_ledger_get(db, account_id, txid, &orig)) != TALLY_OK)
+		return rc;
+	if (strcmp(orig.kind, TX_USAGE) != 0)
+		return TALLY_E_INVALID;
+	snprintf(key, sizeof(key), "refund:%lld", (long long)txid);
+	rc = db_ledger_apply(db, account_id, TX_REFUND, -orig.amount,
+	    orig.has_operation ? orig.operation : NULL,
+	    orig.has_description ? orig.description : NULL, key, now, out);
+	return rc == TALLY_E_DUPLICATE ? TALLY_E_CONFLICT : rc;
+}
+
+int
+op_credits_init_tx(struct db *db, const struct core_config *cfg,
+    int64_t account_id, int64_t now, int *granted, struct tally_tx *out)
+{
+	char	 key[64];
+	int	 rc;
+
+	*granted = 0;
+	rc = db_account_mark_signup(db, account_id);
+	if (rc == TALLY_E_CONFLICT)
+		return TALLY_OK;	/* granted before: nothing to do */
+	if (rc != TALLY_OK || cfg->signup_credits == 0)
+		return rc;
+	snprintf(key, sizeof(key), "grant:signup:%lld",
+	    (long long)account_id);
+	rc = db_ledger_apply(db, account_id, TX_GRANT, cfg->signup_credits,
+	    "signup", "Signup credits", key, now, out);
+	if (rc == TALLY_OK)
+		*granted = 1;
+	return rc == TALLY_E_DUPLICATE ? TALLY_OK : rc;
+}
+
+int
+op_credits_adjust_tx(struct db *db, const struct tally_account *a,
+    int64_t amount, const char *reason, const char *actor, int64_t now,
+    struct tally_tx *out)
+{
+	json_t	*d;
+	char	*details;
+	int	 rc;
+
+	if (amount == 0)
+		return TALLY_E_INVALID;
+	rc = db_ledger_apply(db, a->id, TX_ADJUSTMENT, amount, "adjustment",
+	    reason, NULL, now, out);
+	if (rc != TALLY_OK)
+		return rc;
+	d = json_pack("{s:I,s:s,s:I,s:I}", "amount", (json_int_t)amount,
+	    "reason", reason, "transaction_id", (json_int_t)out->id,
+	    "balance_after", (json_int_t)out->balance_after);
+	details = d != NULL ? json_dumps(d, JSON_COMPACT) : NULL;
+	json_decref(d);
+	if (details == NULL)
+		return TALLY_E_NOMEM;
+	rc = db_audit_insert(db, actor, "credits.adjust", a->user_id, details,
+	    now);
+	free(details);
+	return rc;
+}

@@ -1,0 +1,24 @@
+/* Route pattern matching: "/credits/purchase/{id}" against a request path. */
+#ifndef CORE_ROUTE_H
+#define CORE_ROUTE_H
+
+#include <stddef.h>
+
+#define CORE_ROUTE_CAPS		4
+#define CORE_ROUTE_CAPLEN	256
+
+struct core_route_caps {
+	size_t	 n;
+	char	 v[CORE_ROUTE_CAPS][CORE_ROUTE_CAPLEN];
+};
+
+/*
+ * Match path (no query string) against pattern, segment by segment; a
+ * "{name}" segment captures one non-empty, percent-decoded segment.
+ * Returns 1 on a match (OUT: *caps), 0 otherwise; a capture that is too
+ * long or decodes to NUL, '/' or a control character does not match.
+ */
+int	 core_route_match(const char *pattern, const char *path,
+	    struct core_route_caps *caps);
+
+#endif

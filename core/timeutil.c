@@ -1,0 +1,154 @@
+/* UTC calendar arithmetic (Howard Hinnant's days-from-civil algorithms). */
+#include <stdio.h>
+#include <string.h>
+
+#include "result.h"
+#include "timeutil.h"
+
+/* Floor division: C's / truncates toward zero. */
+static int64_t
+fdiv(int64_t a, int64_t b)
+{
+	return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
+
+int64_t
+core_days_from_civil(int64_t y, int m, int d)
+{
+	int64_t	 era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = fdiv(y, 400);
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+void
+core_civil_from_time(int64_t t, struct core_civil *c)
+{
+	int64_t	 z, era, doe, yoe, doy, mp, secs;
+
+	z = fdiv(t, 86400);
+	secs = t - z * 86400;
+	z += 719468;
+	era = fdiv(z, 146097);
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	c->day = (int)(doy - (153 * mp + 2) / 5 + 1);
+	c->month = (int)(mp < 10 ? mp + 3 : mp - 9);
+	c->year = yoe + era * 400 + (c->month <= 2);
+	c->hour = (int)(secs / 3600);
+	c->min = (int)(secs % 3600 / 60);
+	c->sec = (int)(secs % 60);
+}
+
+int64_t
+core_time_from_civil(const struct core_civil *c)
+{
+	return core_days_from_civil(c->year, c->month, c->day) * 86400 +
+	    c->hour * 3600 + c->min * 60 + c->sec;
+}
+
+int
+core_days_in_month(int64_t y, int m)
+{
+	static const int days[12] = {
+		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
+	};
+	int	 leap;
+
+	if (m < 1 || m > 12)
+		return 0;
+	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return m == 2 ? 28 + leap : days[m - 1];
+}
+
+/* Read exactly n digits at *p into *v. */
+static int
+digits(const char **p, int n, int *v)
+{
+	int	 i;
+
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if ((*p)[i] < '0' || (*p)[i] > '9')
+			return -1;
+		*v = *v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	return 0;
+}
+
+int
+core_time_parse_iso(const char *s, int64_t *t)
+{
+	struct core_civil c;
+	const char	*p = s;
+	int		 y, v;
+
+	memset(&c, 0, sizeof(c));
+	if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &c.month) ||
+	    *p++ != '-' || digits(&p, 2, &c.day))
+		return TALLY_E_INVALID;
+	c.year = y;
+	if (c.month < 1 || c.month > 12 || c.day < 1 ||
+	    c.day > core_days_in_month(c.year, c.month))
+		return TALLY_E_INVALID;
+	if (*p != '\0') {
+		if (*p != 'T' && *p != ' ')
+			return TALLY_E_INVALID;
+		p++;
+		if (digits(&p, 2, &c.hour) || *p++ != ':' ||
+		    digits(&p, 2, &c.min) || *p++ != ':' ||
+		    digits(&p, 2, &c.sec))
+			return TALLY_E_INVALID;
+		if (c.hour > 23 || c.min > 59 || c.sec > 59)
+			return TALLY_E_INVALID;
+		if (*p == '.') {	/* fractions are accepted and dropped */
+			p++;
+			if (digits(&p, 1, &v))
+				return TALLY_E_INVALID;
+			while (*p >= '0' && *p <= '9')
+				p++;
+		}
+		if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0)
+			return TALLY_E_INVALID;
+	}
+	*t = core_time_from_civil(&c);
+	return TALLY_OK;
+}
+
+void
+core_time_format_iso(int64_t t, char *buf, size_t bufsz)
+{
+	struct core_civil c;
+
+	core_civil_from_time(t, &c);
+	snprintf(buf, bufsz, "%04lld-%02d-%02dT%02d:%02d:%02dZ",
+	    (long long)c.year, c.month, c.day, c.hour, c.min, c.sec);
+}
+
+int
+core_time_add_months(int64_t anchor, int64_t n, int64_t *out)
+{
+	struct core_civil c;
+	int64_t		 m0, ay;
+	int		 dim, aday;
+
+	if (n < -1200000 || n > 1200000)
+		return TALLY_E_OVERFLOW;
+	core_civil_from_time(anchor, &c);
+	aday = c.day;
+	m0 = c.year * 12 + (c.month - 1) + n;
+	ay = fdiv(m0, 12);
+	c.year = ay;
+	c.month = (int)(m0 - ay * 12) + 1;
+	dim = core_days_in_month(c.year, c.month);
+	c.day = aday > dim ? dim : aday;
+	*out = core_time_from_civil(&c);
+	return TALLY_OK;
+}

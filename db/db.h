@@ -1,0 +1,110 @@
+/* MariaDB access: one connection per thread, cached prepared statements,
+ * typed parameter binding, and a transaction helper that retries. */
+#ifndef DB_DB_H
+#define DB_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mysql.h>
+
+struct core_config;
+
+/* Statement groups: one file of queries per table group. */
+enum db_group {
+	DB_G_CTL,
+	DB_G_WALLET,
+	DB_G_IDEM,
+	DB_G_AUDIT,
+	DB_G_PURCHASE,
+	DB_G__MAX
+};
+
+#define DB_GROUP_STMTS	32
+
+struct db {
+	const struct core_config *cfg;
+	MYSQL		*conn;
+	int		 dead;		/* reconnect before the next use */
+	int		 in_tx;
+	MYSQL_STMT	*cache[DB_G__MAX][DB_GROUP_STMTS];
+	char		 err[256];	/* last server error, for logs */
+};
+
+/* Call once before threads start / after they end. */
+int	 db_library_init(void);
+void	 db_library_end(void);
+
+/* A handle that connects lazily. Owned by the caller: db_free(). */
+struct db *db_new(const struct core_config *cfg);
+void	 db_free(struct db *);
+
+/*
+ * Connect now if not connected (or reconnect after the server went away).
+ * TALLY_OK or TALLY_E_UNAVAILABLE.
+ */
+int	 db_connect(struct db *);
+
+/*
+ * The prepared statement idx of group g with text sql, prepared on first
+ * use on this connection.  NULL when the database is unavailable (then
+ * db->err says why).
+ */
+MYSQL_STMT *db_stmt(struct db *, enum db_group g, int idx, const char *sql);
+
+/*
+ * Bind parameters and execute.  fmt has one letter per parameter:
+ *   'i' int64_t; 's' const char * (NULL binds SQL NULL);
+ *   'b' const void *, size_t (binary).
+ * A statement with a result set has its rows buffered; read them with
+ * db_fetch() and end with db_done().  Returns TALLY_OK, TALLY_E_DUPLICATE
+ * (1062), TALLY_E_RETRY (deadlock 1213, lock wait 1205),
+ * TALLY_E_UNAVAILABLE (the server went away) or TALLY_E_INTERNAL.
+ */
+int	 db_exec(struct db *, MYSQL_STMT *, const char *fmt, ...);
+
+/*
+ * Fetch the next row into the outputs described by fmt:
+ *   'i' int64_t * (NULL reads as 0); 'I' int64_t *, int *isnull;
+ *   's' char *buf, size_t cap (NULL reads as "");
+ *   'S' char *buf, size_t cap, int *isnull.
+ * Returns TALLY_OK (a row), TALLY_E_NOTFOUND (no more rows),
+ * TALLY_E_TOOBIG (a string did not fit) or TALLY_E_INTERNAL.
+ */
+int	 db_fetch(struct db *, MYSQL_STMT *, const char *fmt, ...);
+/* Release the buffered result of the last db_exec(). */
+void	 db_done(MYSQL_STMT *);
+uint64_t db_affected(MYSQL_STMT *);
+int64_t	 db_insert_id(MYSQL_STMT *);
+
+typedef int (*db_tx_fn)(struct db *, void *arg);
+
+/*
+ * Run fn inside one transaction and commit it.  fn returns TALLY_OK to
+ * commit, or any other code to roll back and return that code; a deadlock
+ * or lock wait timeout (TALLY_E_RETRY) is retried up to 8 times with a
+ * short randomised backoff, so fn must be safe to run again.
+ */
+int	 db_tx(struct db *, db_tx_fn fn, void *arg);
+
+/*
+ * A named server lock held by this connection until db_unlock() or the
+ * connection ends (not released by ROLLBACK).  TALLY_OK when taken,
+ * TALLY_E_CONFLICT when another connection holds it.
+ */
+int	 db_lock_try(struct db *, const char *name);
+void	 db_unlock(struct db *, const char *name);
+
+/* SELECT 1: TALLY_OK or TALLY_E_UNAVAILABLE. */
+int	 db_ping(struct db *);
+
+/*
+ * Apply the NNNN_name.sql files of dir not yet recorded in
+ * schema_migrations, in order, each once; creates the database first.
+ * Writes one line per applied file to log (may be NULL).
+ * TALLY_OK, TALLY_E_IO, TALLY_E_UNAVAILABLE or TALLY_E_INTERNAL (err says).
+ */
+int	 db_migrate(const struct core_config *, const char *dir,
+	    void (*log)(const char *name), char *err, size_t errsz);
+
+#endif

@@ -1,0 +1,50 @@
+/* Queries of idempotency keys, the audit log and purchases. */
+#ifndef DB_MISC_H
+#define DB_MISC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/model.h"
+
+struct db;
+
+/* A stored response of a POST with Idempotency-Key. */
+struct db_idem {
+	char	 hash[65];	/* hex SHA-256 of the request */
+	int64_t	 status;
+	char	*response;	/* malloc'd; free(3) */
+	int64_t	 created_at;
+};
+
+/* TALLY_OK (OUT: *out), TALLY_E_NOTFOUND, or a db_exec() code. */
+int	 db_idem_get(struct db *, const char *caller, const char *key,
+	    struct db_idem *out);
+/* Store a response; TALLY_E_DUPLICATE when the key was stored meanwhile. */
+int	 db_idem_put(struct db *, const char *caller, const char *key,
+	    const char *hash, int status, const char *response, int64_t now);
+/* Delete keys created before cutoff, at most limit of them.  OUT: *n. */
+int	 db_idem_purge(struct db *, int64_t cutoff, int64_t limit,
+	    uint64_t *n);
+int	 db_idem_delete(struct db *, const char *caller, const char *key);
+
+struct db_audit {
+	char	 actor[404];
+	char	 action[65];
+	char	 target[1024];
+	char	 details[4096];
+	int64_t	 created_at;
+};
+
+int	 db_audit_insert(struct db *, const char *actor, const char *action,
+	    const char *target, const char *details_json, int64_t now);
+/* Newest first. OUT: rows[0..*n). */
+int	 db_audit_list(struct db *, size_t max, struct db_audit *rows,
+	    size_t *n);
+
+int	 db_purchase_get(struct db *, int64_t account_id, int64_t id,
+	    struct tally_purchase *p);
+int	 db_purchase_list(struct db *, int64_t account_id, size_t max,
+	    struct tally_purchase *ps, size_t *n);
+
+#endif

@@ -1,0 +1,190 @@
+/* Accounts and ledger queries. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/result.h"
+#include "db/db.h"
+#include "db/db_wallet.h"
+
+enum wallet_sql {
+	W_ACCOUNT_GET,
+	W_ACCOUNT_INSERT,
+	W_ACCOUNT_PROFILE,
+	W_ACCOUNT_LOCK,
+	W_ACCOUNT_SIGNUP,
+	W_BALANCE_ADD,
+	W_LEDGER_INSERT,
+	W_LEDGER_GET,
+	W_LEDGER_LIST,
+	W__MAX
+};
+
+#define TX_COLS "id, kind, amount, balance_after, operation, description, " \
+	"UNIX_TIMESTAMP(created_at)"
+
+static const char *const sqls[W__MAX] = {
+	[W_ACCOUNT_GET] =
+	    "SELECT id, balance, email, locale, UNIX_TIMESTAMP(created_at) "
+	    "FROM accounts WHERE user_id = ?",
+	[W_ACCOUNT_INSERT] =
+	    "INSERT INTO accounts (user_id, email, locale, balance, created_at,"
+	    " updated_at) VALUES (?, ?, ?, 0, FROM_UNIXTIME(?), FROM_UNIXTIME(?))",
+	[W_ACCOUNT_PROFILE] =
+	    "UPDATE accounts SET email = ?, locale = ?, "
+	    "updated_at = FROM_UNIXTIME(?) WHERE id = ?",
+	[W_ACCOUNT_LOCK] =
+	    "SELECT balance FROM accounts WHERE id = ? FOR UPDATE",
+	[W_ACCOUNT_SIGNUP] =
+	    "UPDATE accounts SET signup_granted = 1 "
+	    "WHERE id = ? AND signup_granted = 0",
+	/*
+	 * The balance after the change is captured in a session variable
+	 * while the row is locked by this very UPDATE, which saves a SELECT
+	 * round trip on the hottest path; W_LEDGER_INSERT reads it back.
+	 */
+	[W_BALANCE_ADD] =
+	    "UPDATE accounts SET balance = (@tally_balance := balance + ?) "
+	    "WHERE id = ? AND balance + ? >= 0",
+	[W_LEDGER_INSERT] =
+	    "INSERT INTO ledger (account_id, kind, amount, balance_after, "
+	    "operation, description, effect_key, created_at) "
+	    "VALUES (?, ?, ?, @tally_balance, ?, ?, ?, FROM_UNIXTIME(?)) "
+	    "RETURNING " TX_COLS,
+	[W_LEDGER_GET] =
+	    "SELECT " TX_COLS " FROM ledger WHERE id = ? AND account_id = ?",
+	[W_LEDGER_LIST] =
+	    "SELECT " TX_COLS " FROM ledger WHERE account_id = ? AND id < ? "
+	    "ORDER BY id DESC LIMIT ?",
+};
+
+static MYSQL_STMT *
+stmt(struct db *db, enum wallet_sql id)
+{
+	return db_stmt(db, DB_G_WALLET, id, sqls[id]);
+}
+
+int
+db_account_get(struct db *db, const char *user_id, struct tally_account *a)
+{
+	MYSQL_STMT	*st = stmt(db, W_ACCOUNT_GET);
+	int		 rc;
+
+	memset(a, 0, sizeof(*a));
+	if ((rc = db_exec(db, st, "s", user_id)) != TALLY_OK)
+		return rc;
+	rc = db_fetch(db, st, "iissi", &a->id, &a->balance, a->email,
+	    sizeof(a->email), a->locale, sizeof(a->locale), &a->created_at);
+	db_done(st);
+	if (rc == TALLY_OK)
+		snprintf(a->user_id, sizeof(a->user_id), "%s", user_id);
+	return rc;
+}
+
+int
+db_account_insert(struct db *db, const char *user_id, const char *email,
+    const char *locale, int64_t now)
+{
+	return db_exec(db, stmt(db, W_ACCOUNT_INSERT), "sssii", user_id,
+	    email, locale, now, now);
+}
+
+int
+db_account_set_profile(struct db *db, int64_t id, const char *email,
+    const char *locale, int64_t now)
+{
+	return db_exec(db, stmt(db, W_ACCOUNT_PROFILE), "ssii", email, locale,
+	    now, id);
+}
+
+int
+db_account_lock(struct db *db, int64_t id, int64_t *balance)
+{
+	MYSQL_STMT	*st = stmt(db, W_ACCOUNT_LOCK);
+	int		 rc;
+
+	if ((rc = db_exec(db, st, "i", id)) != TALLY_OK)
+		return rc;
+	rc = db_fetch(db, st, "i", balance);
+	db_done(st);
+	return rc;
+}
+
+int
+db_account_mark_signup(struct db *db, int64_t id)
+{
+	MYSQL_STMT	*st = stmt(db, W_ACCOUNT_SIGNUP);
+	int		 rc;
+
+	if ((rc = db_exec(db, st, "i", id)) != TALLY_OK)
+		return rc;
+	return db_affected(st) == 1 ? TALLY_OK : TALLY_E_CONFLICT;
+}
+
+static int
+fetch_tx(struct db *db, MYSQL_STMT *st, struct tally_tx *tx)
+{
+	int	 rc, nop = 0, ndesc = 0;
+
+	memset(tx, 0, sizeof(*tx));
+	rc = db_fetch(db, st, "isiiSSi", &tx->id, tx->kind, sizeof(tx->kind),
+	    &tx->amount, &tx->balance_after, tx->operation,
+	    sizeof(tx->operation), &nop, tx->description,
+	    sizeof(tx->description), &ndesc, &tx->created_at);
+	tx->has_operation = !nop;
+	tx->has_description = !ndesc;
+	return rc;
+}
+
+int
+db_ledger_apply(struct db *db, int64_t account_id, const char *kind,
+    int64_t amount, const char *operation, const char *description,
+    const char *effect_key, int64_t now, struct tally_tx *tx)
+{
+	MYSQL_STMT	*st;
+	int		 rc;
+
+	st = stmt(db, W_BALANCE_ADD);
+	if ((rc = db_exec(db, st, "iii", amount, account_id, amount)) !=
+	    TALLY_OK)
+		return rc;
+	if (db_affected(st) != 1)
+		return TALLY_E_INSUFFICIENT;
+	st = stmt(db, W_LEDGER_INSERT);
+	if ((rc = db_exec(db, st, "isisssi", account_id, kind, amount,
+	    operation, description, effect_key, now)) != TALLY_OK)
+		return rc;
+	rc = fetch_tx(db, st, tx);
+	db_done(st);
+	return rc;
+}
+
+int
+db_ledger_get(struct db *db, int64_t account_id, int64_t id,
+    struct tally_tx *tx)
+{
+	MYSQL_STMT	*st = stmt(db, W_LEDGER_GET);
+	int		 rc;
+
+	if ((rc = db_exec(db, st, "ii", id, account_id)) != TALLY_OK)
+		return rc;
+	rc = fetch_tx(db, st, tx);
+	db_done(st);
+	return rc;
+}
+
+int
+db_ledger_list(struct db *db, int64_t account_id, int64_t before,
+    size_t max, struct tally_tx *txs, size_t *n)
+{
+	MYSQL_STMT	*st = stmt(db, W_LEDGER_LIST);
+	int		 rc;
+
+	*n = 0;
+	if ((rc = db_exec(db, st, "iii", account_id,
+	    before > 0 ? before : INT64_MAX, (int64_t)max)) != TALLY_OK)
+		return rc;
+	while (*n < max && (rc = fetch_tx(db, st, &txs[*n])) == TALLY_OK)
+		(*n)++;
+	db_done(st);
+	return rc == TALLY_OK || rc == TALLY_E_NOTFOUND ? TALLY_OK : rc;
+}

@@ -1,0 +1,46 @@
+/* Queries of the wallet tables: accounts and the ledger. */
+#ifndef DB_WALLET_H
+#define DB_WALLET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/model.h"
+
+struct db;
+
+/* TALLY_OK, TALLY_E_NOTFOUND, or a db_exec() code. OUT: *a. */
+int	 db_account_get(struct db *, const char *user_id,
+	    struct tally_account *a);
+/* Insert an empty account; TALLY_E_DUPLICATE if it exists already. */
+int	 db_account_insert(struct db *, const char *user_id,
+	    const char *email, const char *locale, int64_t now);
+int	 db_account_set_profile(struct db *, int64_t id, const char *email,
+	    const char *locale, int64_t now);
+/* Lock the account row for this transaction. OUT: *balance. */
+int	 db_account_lock(struct db *, int64_t id, int64_t *balance);
+/* Set signup_granted; TALLY_OK if this call set it, TALLY_E_CONFLICT if
+ * it was set already. */
+int	 db_account_mark_signup(struct db *, int64_t id);
+
+/*
+ * Add amount (signed) to the balance and write the ledger row, inside the
+ * caller's transaction.  effect_key (may be NULL) makes the effect unique.
+ * Returns TALLY_OK, TALLY_E_INSUFFICIENT (would go below zero; nothing
+ * written), TALLY_E_OVERFLOW, TALLY_E_DUPLICATE (effect done already) or a
+ * db_exec() code.  OUT: *tx.
+ */
+int	 db_ledger_apply(struct db *, int64_t account_id, const char *kind,
+	    int64_t amount, const char *operation, const char *description,
+	    const char *effect_key, int64_t now, struct tally_tx *tx);
+/* One ledger row of an account. TALLY_OK or TALLY_E_NOTFOUND. */
+int	 db_ledger_get(struct db *, int64_t account_id, int64_t id,
+	    struct tally_tx *tx);
+/*
+ * Up to max rows with id < before (0: from the newest), newest first.
+ * OUT: txs[0..*n).
+ */
+int	 db_ledger_list(struct db *, int64_t account_id, int64_t before,
+	    size_t max, struct tally_tx *txs, size_t *n);
+
+#endif

@@ -1,0 +1,350 @@
+/* Credit wallet routes: balance, usage, history, purchases, and their
+ * internal (service-key) counterparts. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "core/money.h"
+#include "core/op_wallet.h"
+#include "core/result.h"
+#include "db/db.h"
+#include "db/db_misc.h"
+#include "db/db_wallet.h"
+#include "fcgi/handlers.h"
+#include "fcgi/http.h"
+
+struct use {
+	int64_t		 account_id;
+	int64_t		 amount;
+	const char	*operation, *description;
+};
+
+struct refund {
+	int64_t		 account_id;
+	int64_t		 txid;
+};
+
+struct init {
+	struct tally_account account;
+};
+
+/* The body of POST .../credits/use; 400 set and nonzero on bad input. */
+static int
+parse_use_or_respond(struct http_req *req, struct use *u)
+{
+	if (core_json_int(req->json, "amount", 1, 1, INT64_MAX, &u->amount,
+	    NULL) != TALLY_OK)
+		return http_bad_field(req, "amount", "amount must be a "
+		    "positive integer");
+	if (core_json_str(req->json, "operation", 1, 1, LIMIT_OPERATION,
+	    &u->operation) != TALLY_OK)
+		return http_bad_field(req, "operation", "operation must be a "
+		    "string of 1 to 100 characters");
+	if (core_json_str(req->json, "description", 0, 0, LIMIT_DESCRIPTION,
+	    &u->description) != TALLY_OK)
+		return http_bad_field(req, "description", "description must "
+		    "be a string of at most 500 characters");
+	return TALLY_OK;
+}
+
+static int
+use_tx(struct http_req *req, void *arg)
+{
+	struct use	*u = arg;
+	struct tally_tx	 tx;
+	int		 rc;
+
+	rc = op_credits_use_tx(req->db, u->account_id, u->amount,
+	    u->operation, u->description, req->now, &tx);
+	if (rc != TALLY_OK)
+		return rc;
+	http_reply(req, 200, json_pack("{s:o,s:I}", "transaction",
+	    http_tx_json(&tx), "balance", (json_int_t)tx.balance_after));
+	return TALLY_OK;
+}
+
+void
+h_credits_balance(struct http_req *req)
+{
+	http_reply(req, 200, json_pack("{s:I,s:s}", "balance",
+	    (json_int_t)req->account.balance, "currency",
+	    req->app->cfg.currency));
+}
+
+void
+h_credits_use(struct http_req *req)
+{
+	struct use	 u;
+
+	memset(&u, 0, sizeof(u));
+	if (parse_use_or_respond(req, &u) != TALLY_OK)
+		return;
+	u.account_id = req->account.id;
+	http_tx(req, use_tx, &u);
+}
+
+void
+h_credits_transactions(struct http_req *req)
+{
+	struct tally_tx	*txs;
+	json_t		*a;
+	char		 buf[32];
+	int64_t		 limit, before = 0;
+	size_t		 n, i;
+	int		 rc, r;
+
+	if (http_limit_or_respond(req, 50, &limit) != TALLY_OK)
+		return;
+	r = http_query(req, "before", buf, sizeof(buf));
+	if (r < 0 || (r > 0 && (before = http_parse_id(buf)) < 0)) {
+		http_bad_field(req, "before", "before must be a transaction id");
+		return;
+	}
+	/* One row more than asked tells whether there is a next page. */
+	if ((txs = calloc((size_t)limit + 1, sizeof(*txs))) == NULL) {
+		http_fail(req, TALLY_E_NOMEM, NULL, NULL);
+		return;
+	}
+	rc = db_ledger_list(req->db, req->account.id, before,
+	    (size_t)limit + 1, txs, &n);
+	if (rc != TALLY_OK) {
+		free(txs);
+		http_fail(req, rc, NULL, NULL);
+		return;
+	}
+	a = json_array();
+	for (i = 0; i < n && i < (size_t)limit; i++)
+		json_array_append_new(a, http_tx_json(&txs[i]));
+	http_reply(req, 200, json_pack("{s:o,s:o}", "transactions", a, "next",
+	    n > (size_t)limit ? http_id(txs[limit - 1].id) : json_null()));
+	free(txs);
+}
+
+void
+h_credits_purchases(struct http_req *req)
+{
+	struct tally_purchase *ps;
+	json_t		*a;
+	int64_t		 limit;
+	size_t		 n, i;
+	int		 rc;
+
+	if (http_limit_or_respond(req, 50, &limit) != TALLY_OK)
+		return;
+	if ((ps = calloc((size_t)limit, sizeof(*ps))) == NULL) {
+		http_fail(req, TALLY_E_NOMEM, NULL, NULL);
+		return;
+	}
+	rc = db_purchase_list(req->db, req->account.id, (size_t)limit, ps,
+	    &n);
+	if (rc != TALLY_OK) {
+		free(ps);
+		http_fail(req, rc, NULL, NULL);
+		return;
+	}
+	a = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, http_purchase_json(&ps[i]));
+	free(ps);
+	http_reply(req, 200, json_pack("{s:o}", "purchases", a));
+}
+
+void
+h_credits_purchase_get(struct http_req *req)
+{
+	struct tally_purchase p;
+	int64_t		 id = http_parse_id(req->caps.v[0]);
+	int		 rc;
+
+	rc = id < 0 ? TALLY_E_NOTFOUND :
+	    db_purchase_get(req->db, req->account.id, id, &p);
+	if (rc != TALLY_OK) {
+		http_fail(req, rc, rc == TALLY_E_NOTFOUND ?
+		    "no such purchase" : NULL, NULL);
+		return;
+	}
+	http_reply(req, 200, http_purchase_json(&p));
+}
+
+void
+h_credits_purchase_create(struct http_req *req)
+{
+	const char	*package, *method;
+
+	if (core_json_str(req->json, "package", 1, 1, 63, &package) !=
+	    TALLY_OK || core_config_package(&req->app->cfg, package) == NULL) {
+		http_bad_field(req, "package", "package must be the id of a "
+		    "credit package (GET /api/v1/credits/packages)");
+		return;
+	}
+	if (core_json_str(req->json, "method", 1, 1, 16, &method) !=
+	    TALLY_OK || (strcmp(method, "card") != 0 &&
+	    strcmp(method, "lightning") != 0)) {
+		http_bad_field(req, "method", "method must be \"card\" or "
+		    "\"lightning\"");
+		return;
+	}
+	/*
+	 * The card (Stripe) and Lightning (BTCPay) clients are not part of
+	 * this build yet: say so plainly rather than pretend.
+	 */
+	http_bad_field(req, "method", strcmp(method, "card") == 0 ?
+	    "card payments are not available on this server" :
+	    "Lightning payments are not available on this server");
+}
+
+void
+h_internal_balance(struct http_req *req)
+{
+	struct tally_account a;
+	int		 rc;
+
+	rc = db_account_get(req->db, req->caps.v[0], &a);
+	if (rc == TALLY_E_NOTFOUND)
+		a.balance = 0;	/* no account yet: nothing to spend */
+	else if (rc != TALLY_OK) {
+		http_fail(req, rc, NULL, NULL);
+		return;
+	}
+	http_reply(req, 200, json_pack("{s:I}", "balance",
+	    (json_int_t)a.balance));
+}
+
+/* user_id of an internal request body; 400 set on a bad one. */
+static int
+user_id_or_respond(struct http_req *req, const char **user)
+{
+	if (core_json_str(req->json, "user_id", 1, 1, LIMIT_USER_ID, user) !=
+	    TALLY_OK)
+		return http_bad_field(req, "user_id", "user_id must be a "
+		    "string of 1 to 255 characters");
+	return TALLY_OK;
+}
+
+void
+h_internal_use(struct http_req *req)
+{
+	struct tally_account a;
+	struct use	 u;
+	const char	*user;
+	int		 rc;
+
+	memset(&u, 0, sizeof(u));
+	if (user_id_or_respond(req, &user) != TALLY_OK ||
+	    parse_use_or_respond(req, &u) != TALLY_OK)
+		return;
+	if ((rc = op_account_ensure(req->db, user, NULL, NULL, req->now,
+	    &a)) != TALLY_OK) {
+		http_fail(req, rc, NULL, NULL);
+		return;
+	}
+	u.account_id = a.id;
+	http_tx(req, use_tx, &u);
+}
+
+static int
+refund_tx(struct http_req *req, void *arg)
+{
+	struct refund	*r = arg;
+	struct tally_tx	 tx;
+	int		 rc;
+
+	rc = op_credits_refund_tx(req->db, r->account_id, r->txid, req->now,
+	    &tx);
+	switch (rc) {
+	case TALLY_OK:
+		break;
+	case TALLY_E_NOTFOUND:
+		req->err_message = "no such transaction for this user";
+		req->err_field = "transaction_id";
+		return rc;
+	case TALLY_E_INVALID:
+		req->err_message = "only usage transactions can be refunded";
+		req->err_field = "transaction_id";
+		return rc;
+	case TALLY_E_CONFLICT:
+		req->err_message = "this transaction was refunded already";
+		return rc;
+	default:
+		return rc;
+	}
+	http_reply(req, 200, json_pack("{s:o,s:I}", "transaction",
+	    http_tx_json(&tx), "balance", (json_int_t)tx.balance_after));
+	return TALLY_OK;
+}
+
+void
+h_internal_refund(struct http_req *req)
+{
+	struct tally_account a;
+	struct refund	 r;
+	const json_t	*v;
+	const char	*user;
+	int		 rc;
+
+	if (user_id_or_respond(req, &user) != TALLY_OK)
+		return;
+	/* Ids are strings; a JSON integer is accepted as well. */
+	v = json_object_get(req->json, "transaction_id");
+	r.txid = -1;
+	if (json_is_string(v))
+		r.txid = http_parse_id(json_string_value(v));
+	else if (json_is_integer(v) && json_integer_value(v) > 0)
+		r.txid = json_integer_value(v);
+	if (r.txid < 0) {
+		http_bad_field(req, "transaction_id", "transaction_id must be "
+		    "a transaction id");
+		return;
+	}
+	rc = db_account_get(req->db, user, &a);
+	if (rc != TALLY_OK) {
+		http_fail(req, rc, rc == TALLY_E_NOTFOUND ?
+		    "no such transaction for this user" : NULL, NULL);
+		return;
+	}
+	r.account_id = a.id;
+	http_tx(req, refund_tx, &r);
+}
+
+static int
+init_tx(struct http_req *req, void *arg)
+{
+	struct init	*in = arg;
+	struct tally_tx	 tx;
+	int		 rc, granted;
+
+	rc = op_credits_init_tx(req->db, &req->app->cfg, in->account.id,
+	    req->now, &granted, &tx);
+	if (rc != TALLY_OK)
+		return rc;
+	http_reply(req, 200, json_pack("{s:s,s:o,s:I,s:s,s:b,s:o}",
+	    "user_id", in->account.user_id, "email",
+	    in->account.email[0] ? json_string(in->account.email) :
+	    json_null(), "balance", (json_int_t)(granted ? tx.balance_after :
+	    in->account.balance), "currency", req->app->cfg.currency,
+	    "signup_credits_granted", granted, "created_at",
+	    http_time(in->account.created_at)));
+	return TALLY_OK;
+}
+
+void
+h_internal_init(struct http_req *req)
+{
+	struct init	 in;
+	const char	*user, *email;
+	int		 rc;
+
+	if (user_id_or_respond(req, &user) != TALLY_OK)
+		return;
+	if (core_json_str(req->json, "email", 0, 3, LIMIT_EMAIL, &email) !=
+	    TALLY_OK || (email != NULL && strchr(email, '@') == NULL)) {
+		http_bad_field(req, "email", "email must be an email address");
+		return;
+	}
+	if ((rc = op_account_ensure(req->db, user, email, NULL, req->now,
+	    &in.account)) != TALLY_OK) {
+		http_fail(req, rc, NULL, NULL);
+		return;
+	}
+	http_tx(req, init_tx, &in);
+}

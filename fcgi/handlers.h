@@ -1,0 +1,28 @@
+/* Route handlers, one file per resource (h_*.c). */
+#ifndef FCGI_HANDLERS_H
+#define FCGI_HANDLERS_H
+
+struct http_req;
+
+/* h_public.c */
+void	 h_health(struct http_req *);
+void	 h_catalog(struct http_req *);
+void	 h_packages(struct http_req *);
+
+/* h_credits.c */
+void	 h_credits_balance(struct http_req *);
+void	 h_credits_use(struct http_req *);
+void	 h_credits_transactions(struct http_req *);
+void	 h_credits_purchases(struct http_req *);
+void	 h_credits_purchase_get(struct http_req *);
+void	 h_credits_purchase_create(struct http_req *);
+void	 h_internal_balance(struct http_req *);
+void	 h_internal_use(struct http_req *);
+void	 h_internal_refund(struct http_req *);
+void	 h_internal_init(struct http_req *);
+
+/* h_admin.c */
+void	 h_admin_adjust(struct http_req *);
+void	 h_admin_audit(struct http_req *);
+
+#endif

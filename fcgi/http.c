@@ -1,0 +1,548 @@
+/* The request cycle: parse, route, authenticate, read the body, dispatch,
+ * answer, log. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "core/idgen.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/money.h"
+#include "core/op_wallet.h"
+#include "core/result.h"
+#include "core/timeutil.h"
+#include "db/db.h"
+#include "fcgi/http.h"
+#include "fcgi/router.h"
+
+#define API_PREFIX	"/api/v1"
+
+const char *
+http_param(const struct http_req *req, const char *name)
+{
+	return FCGX_GetParam(name, req->fr->envp);
+}
+
+void
+http_reply(struct http_req *req, int status, json_t *body)
+{
+	json_decref(req->resp);
+	req->status = status;
+	req->resp = body;
+}
+
+void
+http_fail(struct http_req *req, int rc, const char *message,
+    const char *field)
+{
+	const char	*code, *defmsg;
+	json_t		*o;
+	int		 status;
+
+	http_error_lookup(rc, &status, &code, &defmsg);
+	if (status >= 500)
+		core_log("error", "http.error", json_pack("{s:s,s:s,s:s}",
+		    "req", req->id, "rc", core_strerror(rc), "db",
+		    req->db != NULL ? req->db->err : ""));
+	o = json_pack("{s:s,s:s}", "error", code, "message",
+	    message != NULL ? message : defmsg);
+	if (o != NULL && field != NULL)
+		json_object_set_new(o, "field", json_string(field));
+	http_reply(req, status, o);
+}
+
+int
+http_bad_field(struct http_req *req, const char *field, const char *message)
+{
+	http_fail(req, TALLY_E_INVALID, message, field);
+	return TALLY_E_INVALID;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+int
+http_query(const struct http_req *req, const char *name, char *buf,
+    size_t bufsz)
+{
+	const char	*p = req->query, *end, *v;
+	size_t		 nlen = strlen(name), o;
+	int		 hi, lo, c;
+
+	while (p != NULL && *p != '\0') {
+		end = strchr(p, '&');
+		if (end == NULL)
+			end = p + strlen(p);
+		if ((size_t)(end - p) > nlen && strncmp(p, name, nlen) == 0 &&
+		    p[nlen] == '=') {
+			for (o = 0, v = p + nlen + 1; v < end; v++) {
+				c = (unsigned char)*v;
+				if (c == '+')
+					c = ' ';
+				else if (c == '%') {
+					if (end - v < 3 ||
+					    (hi = hexval(v[1])) < 0 ||
+					    (lo = hexval(v[2])) < 0)
+						return -1;
+					c = hi * 16 + lo;
+					v += 2;
+				}
+				if (c == 0 || o + 1 >= bufsz)
+					return -1;
+				buf[o++] = (char)c;
+			}
+			buf[o] = '\0';
+			return 1;
+		}
+		p = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
+int
+http_limit_or_respond(struct http_req *req, int64_t def, int64_t *out)
+{
+	char	 buf[32];
+	int	 r;
+
+	*out = def;
+	if ((r = http_query(req, "limit", buf, sizeof(buf))) == 0)
+		return TALLY_OK;
+	if (r < 0 || core_parse_int64(buf, out) != TALLY_OK || *out < 1 ||
+	    *out > 100)
+		return http_bad_field(req, "limit",
+		    "limit must be an integer from 1 to 100");
+	return TALLY_OK;
+}
+
+json_t *
+http_time(int64_t t)
+{
+	char	 buf[32];
+
+	if (t == 0)
+		return json_null();
+	core_time_format_iso(t, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+json_t *
+http_id(int64_t id)
+{
+	char	 buf[24];
+
+	snprintf(buf, sizeof(buf), "%lld", (long long)id);
+	return json_string(buf);
+}
+
+int64_t
+http_parse_id(const char *s)
+{
+	int64_t	 v;
+
+	if (core_parse_int64(s, &v) != TALLY_OK || v <= 0)
+		return -1;
+	return v;
+}
+
+json_t *
+http_tx_json(const struct tally_tx *tx)
+{
+	json_t	*o;
+
+	o = json_pack("{s:o,s:s,s:I,s:I,s:o}", "id", http_id(tx->id),
+	    "kind", tx->kind, "amount", (json_int_t)tx->amount,
+	    "balance_after", (json_int_t)tx->balance_after,
+	    "created_at", http_time(tx->created_at));
+	if (o == NULL)
+		return NULL;
+	if (tx->has_operation)
+		json_object_set_new(o, "operation",
+		    json_string(tx->operation));
+	if (tx->has_description)
+		json_object_set_new(o, "description",
+		    json_string(tx->description));
+	return o;
+}
+
+json_t *
+http_purchase_json(const struct tally_purchase *p)
+{
+	json_t	*o;
+
+	o = json_pack("{s:o,s:s,s:I,s:I,s:s,s:s,s:s,s:o}", "id",
+	    http_id(p->id), "package", p->package,
+	    "credits", (json_int_t)p->credits, "amount",
+	    (json_int_t)p->amount, "currency", p->currency, "method",
+	    p->method, "status", p->status, "created_at",
+	    http_time(p->created_at));
+	if (o != NULL && p->completed_at != 0)
+		json_object_set_new(o, "completed_at",
+		    http_time(p->completed_at));
+	return o;
+}
+
+/* Constant-time equality of a presented key and the configured one. */
+static int
+key_equal(const char *given, const char *want)
+{
+	unsigned char	 a[SHA256_DIGEST_LENGTH], b[SHA256_DIGEST_LENGTH];
+
+	if (given == NULL || *want == '\0')
+		return 0;
+	/* Hashing first makes the comparison independent of length too. */
+	SHA256((const unsigned char *)given, strlen(given), a);
+	SHA256((const unsigned char *)want, strlen(want), b);
+	return CRYPTO_memcmp(a, b, sizeof(a)) == 0;
+}
+
+static int
+auth_user(struct http_req *req)
+{
+	const struct core_config *cfg = &req->app->cfg;
+	const char	*h = http_param(req, "HTTP_AUTHORIZATION");
+	int		 rc;
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return TALLY_E_UNAUTHORIZED;
+	h += 7;
+	while (*h == ' ')
+		h++;
+	rc = core_jwt_verify(req->app->keys, h, strlen(h), req->now,
+	    cfg->jwt_issuer, cfg->jwt_audience, &req->claims);
+	if (rc != TALLY_OK)
+		return rc;
+	req->caller = CALLER_USER;
+	snprintf(req->caller_id, sizeof(req->caller_id), "u:%s",
+	    req->claims.sub);
+	return op_account_ensure(req->db, req->claims.sub,
+	    req->claims.email[0] ? req->claims.email : NULL,
+	    req->claims.locale[0] ? req->claims.locale : NULL, req->now,
+	    &req->account);
+}
+
+static int
+authenticate(struct http_req *req, enum route_auth auth)
+{
+	const char	*actor;
+
+	switch (auth) {
+	case AUTH_NONE:
+		return TALLY_OK;
+	case AUTH_USER:
+		return auth_user(req);
+	case AUTH_SERVICE:
+		if (!key_equal(http_param(req, "HTTP_X_SERVICE_KEY"),
+		    req->app->cfg.service_key))
+			return TALLY_E_UNAUTHORIZED;
+		req->caller = CALLER_SERVICE;
+		snprintf(req->caller_id, sizeof(req->caller_id), "service");
+		return TALLY_OK;
+	case AUTH_ADMIN:
+		if (!key_equal(http_param(req, "HTTP_X_ADMIN_KEY"),
+		    req->app->cfg.admin_key))
+			return TALLY_E_UNAUTHORIZED;
+		req->caller = CALLER_ADMIN;
+		snprintf(req->caller_id, sizeof(req->caller_id), "admin");
+		actor = http_param(req, "HTTP_X_ACTOR");
+		if (actor != NULL && core_utf8_valid(actor, strlen(actor)) &&
+		    strlen(actor) < sizeof(req->actor))
+			snprintf(req->actor, sizeof(req->actor), "%s", actor);
+		return TALLY_OK;
+	}
+	return TALLY_E_INTERNAL;
+}
+
+/*
+ * Read the body: at most http.max_body bytes, else TALLY_E_TOOBIG.  Apache's
+ * mod_proxy_fcgi sends chunked bodies without CONTENT_LENGTH: read to EOF.
+ */
+static int
+read_body(struct http_req *req)
+{
+	const char	*cl = http_param(req, "CONTENT_LENGTH");
+	int64_t		 max = req->app->cfg.http_max_body, want = -1;
+	size_t		 cap;
+	int		 n;
+
+	if (cl != NULL && *cl != '\0') {
+		if (core_parse_int64(cl, &want) != TALLY_OK || want < 0)
+			return TALLY_E_INVALID;
+		if (want > max)
+			return TALLY_E_TOOBIG;
+	}
+	cap = (size_t)(want >= 0 ? want : max + 1);
+	if ((req->body = malloc(cap + 1)) == NULL)
+		return TALLY_E_NOMEM;
+	while (req->bodylen < cap) {
+		n = FCGX_GetStr(req->body + req->bodylen,
+		    (int)(cap - req->bodylen), req->fr->in);
+		if (n <= 0)
+			break;
+		req->bodylen += (size_t)n;
+	}
+	req->body[req->bodylen] = '\0';
+	if (want < 0 && req->bodylen > (size_t)max)
+		return TALLY_E_TOOBIG;
+	return TALLY_OK;
+}
+
+static int
+is_json_type(const char *ct)
+{
+	size_t	 n = strlen("application/json");
+
+	if (ct == NULL || strncasecmp(ct, "application/json", n) != 0)
+		return 0;
+	ct += n;
+	while (*ct == ' ')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+static int
+parse_json(struct http_req *req)
+{
+	json_error_t	 jerr;
+
+	if (!is_json_type(http_param(req, "CONTENT_TYPE")))
+		return TALLY_E_MEDIA;
+	req->json = json_loadb(req->body, req->bodylen, JSON_REJECT_DUPLICATES,
+	    &jerr);
+	if (req->json == NULL) {
+		req->err_message = "body is not valid JSON";
+		return TALLY_E_JSON;
+	}
+	if (!json_is_object(req->json)) {
+		req->err_message = "body must be a JSON object";
+		return TALLY_E_JSON;
+	}
+	return TALLY_OK;
+}
+
+/* Whether origin is listed in http.cors_origins (comma or space list). */
+static int
+cors_allowed(const struct core_config *cfg, const char *origin)
+{
+	const char	*p = cfg->http_cors_origins;
+	size_t		 n, olen;
+
+	if (origin == NULL || *origin == '\0')
+		return 0;
+	olen = strlen(origin);
+	while (*p != '\0') {
+		while (*p == ',' || *p == ' ')
+			p++;
+		n = strcspn(p, ", ");
+		if (n > 0 && n == olen && strncmp(p, origin, n) == 0)
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+static const char *
+reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 402: return "Payment Required";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 429: return "Too Many Requests";
+	case 503: return "Service Unavailable";
+	default: return "Internal Server Error";
+	}
+}
+
+/* Add one formatted header line to buf; libfcgi's printf lacks %zu/%lld. */
+static void
+header(char *buf, size_t bufsz, const char *fmt, ...)
+{
+	va_list	 ap;
+	size_t	 used = strlen(buf);
+
+	va_start(ap, fmt);
+	if (used < bufsz)
+		vsnprintf(buf + used, bufsz - used, fmt, ap);
+	va_end(ap);
+}
+
+static void
+send_response(struct http_req *req)
+{
+	FCGX_Stream	*out = req->fr->out;
+	char		 head[2048];
+	char		*text = NULL;
+	const char	*body = "";
+
+	if (req->status == 0)
+		http_fail(req, TALLY_E_INTERNAL, NULL, NULL);
+	head[0] = '\0';
+	header(head, sizeof(head), "Status: %d %s\r\nX-Request-Id: %s\r\n"
+	    "Cache-Control: no-store\r\n", req->status, reason(req->status),
+	    req->id);
+	if (req->allow != NULL)
+		header(head, sizeof(head), "Allow: %s\r\n", req->allow);
+	if (req->retry_after > 0)
+		header(head, sizeof(head), "Retry-After: %lld\r\n",
+		    (long long)req->retry_after);
+	if (req->replayed)
+		header(head, sizeof(head), "Idempotent-Replayed: true\r\n");
+	if (req->origin != NULL)
+		header(head, sizeof(head), "Access-Control-Allow-Origin: %s\r\n"
+		    "Vary: Origin\r\n", req->origin);
+	if (req->origin != NULL && req->preflight)
+		header(head, sizeof(head), "Access-Control-Allow-Methods: GET, "
+		    "POST, PUT, DELETE, OPTIONS\r\nAccess-Control-Allow-Headers: "
+		    "Authorization, Content-Type, Idempotency-Key\r\n"
+		    "Access-Control-Max-Age: 600\r\n");
+	if (req->status != 204) {
+		if (req->resp != NULL &&
+		    (text = json_dumps(req->resp, JSON_COMPACT)) != NULL)
+			body = text;
+		header(head, sizeof(head), "Content-Type: application/json\r\n"
+		    "Content-Length: %zu\r\n", strlen(body));
+	}
+	header(head, sizeof(head), "\r\n");
+	FCGX_PutStr(head, (int)strlen(head), out);
+	FCGX_PutStr(body, (int)strlen(body), out);
+	free(text);
+}
+
+static void
+log_request(struct http_req *req, const char *method, const char *uri)
+{
+	struct timespec	 t1;
+	json_t		*f;
+	int64_t		 us;
+	char		 user[420];
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	us = (int64_t)(t1.tv_sec - req->t0.tv_sec) * 1000000 +
+	    (t1.tv_nsec - req->t0.tv_nsec) / 1000;
+	switch (req->caller) {
+	case CALLER_USER:
+		snprintf(user, sizeof(user), "%s", req->claims.sub);
+		break;
+	case CALLER_SERVICE:
+		snprintf(user, sizeof(user), "service");
+		break;
+	case CALLER_ADMIN:
+		snprintf(user, sizeof(user), "admin:%s", req->actor);
+		break;
+	default:
+		user[0] = '\0';
+	}
+	/* The path only: a query string could carry something private. */
+	f = json_pack("{s:s,s:s,s:s%,s:i,s:I}", "req", req->id, "method",
+	    method, "path", uri, strcspn(uri, "?"), "status", req->status,
+	    "us", (json_int_t)us);
+	if (f != NULL && user[0] != '\0')
+		json_object_set_new(f, "user", json_string(user));
+	core_log(req->status >= 500 ? "error" : "info", "http.request", f);
+}
+
+static void
+dispatch(struct http_req *req, const char *uri)
+{
+	const struct route *rt;
+	char		 allow[64];
+	size_t		 plen = strlen(API_PREFIX), n;
+	int		 status, rc;
+
+	n = strcspn(uri, "?");
+	req->query = uri[n] == '?' ? uri + n + 1 : "";
+	if (strncmp(uri, API_PREFIX, plen) != 0 ||
+	    (uri[plen] != '/' && uri[plen] != '?' && uri[plen] != '\0') ||
+	    n - plen >= sizeof(req->path)) {
+		http_fail(req, TALLY_E_NOTFOUND, "no such route", NULL);
+		return;
+	}
+	memcpy(req->path, uri + plen, n - plen);
+	req->path[n - plen] = '\0';
+	if (strcmp(req->method, "OPTIONS") == 0) {
+		/* A CORS preflight; origins not listed get no CORS headers. */
+		req->status = 204;
+		req->preflight = 1;
+		return;
+	}
+	rt = router_find(req->method, req->path, &req->caps, allow,
+	    sizeof(allow), &status);
+	if (rt == NULL) {
+		if (status == 405) {
+			req->allow = allow;
+			http_fail(req, TALLY_E_METHOD, NULL, NULL);
+		} else
+			http_fail(req, TALLY_E_NOTFOUND, "no such route", NULL);
+		return;
+	}
+	if ((rc = authenticate(req, rt->auth)) != TALLY_OK) {
+		http_fail(req, rc, NULL, NULL);
+		return;
+	}
+	if (rt->body != BODY_NONE) {
+		if ((rc = read_body(req)) == TALLY_OK && rt->body == BODY_JSON)
+			rc = parse_json(req);
+		if (rc != TALLY_OK) {
+			http_fail(req, rc, req->err_message, NULL);
+			return;
+		}
+	}
+	rt->fn(req);
+}
+
+void
+http_handle(const struct app *app, struct db *db, FCGX_Request *fr)
+{
+	struct http_req	 req;
+	const char	*uri, *method, *origin;
+
+	memset(&req, 0, sizeof(req));
+	req.app = app;
+	req.db = db;
+	req.fr = fr;
+	clock_gettime(CLOCK_MONOTONIC, &req.t0);
+	req.now = (int64_t)time(NULL);
+	if (core_random_hex(8, req.id) != TALLY_OK)
+		snprintf(req.id, sizeof(req.id), "%016llx",
+		    (unsigned long long)req.t0.tv_nsec);
+	method = http_param(&req, "REQUEST_METHOD");
+	uri = http_param(&req, "REQUEST_URI");
+	req.method = method != NULL ? method : "GET";
+	if (uri == NULL)
+		uri = "/";
+	origin = http_param(&req, "HTTP_ORIGIN");
+	if (cors_allowed(&app->cfg, origin))
+		req.origin = origin;
+
+	dispatch(&req, uri);
+	send_response(&req);
+	log_request(&req, req.method, uri);
+
+	json_decref(req.resp);
+	json_decref(req.json);
+	free(req.body);
+}

@@ -1,0 +1,123 @@
+/* HTTP over FastCGI: the request, the response, errors, idempotency. */
+#ifndef FCGI_HTTP_H
+#define FCGI_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <fcgiapp.h>
+#include <jansson.h>
+
+#include "core/config.h"
+#include "core/jwt.h"
+#include "core/model.h"
+#include "core/route.h"
+
+struct db;
+
+/* What every thread shares, read-only after start. */
+struct app {
+	struct core_config	 cfg;
+	struct core_jwt_keys	*keys;
+};
+
+enum http_caller {
+	CALLER_NONE,
+	CALLER_USER,
+	CALLER_SERVICE,
+	CALLER_ADMIN
+};
+
+/* One request; the thread reuses it, http_req_reset() frees what it owns. */
+struct http_req {
+	const struct app	*app;
+	struct db		*db;
+	FCGX_Request		*fr;
+	struct timespec		 t0;
+	int64_t			 now;
+	char			 id[17];	/* X-Request-Id */
+	const char		*method;
+	char			 path[1024];	/* below /api/v1, no query */
+	const char		*query;		/* after '?', or "" */
+	const char		*origin;	/* CORS origin to echo, or NULL */
+	struct core_route_caps	 caps;
+	char			*body;
+	size_t			 bodylen;
+	json_t			*json;		/* parsed body, or NULL */
+	enum http_caller	 caller;
+	struct core_jwt_claims	 claims;
+	struct tally_account	 account;	/* CALLER_USER */
+	char			 caller_id[300]; /* idempotency scope */
+	char			 actor[404];	/* CALLER_ADMIN: X-Actor */
+	/* The response. */
+	int			 status;
+	json_t			*resp;
+	const char		*allow;		/* 405: the Allow header */
+	int			 replayed;
+	int			 preflight;	/* a CORS OPTIONS request */
+	int64_t			 retry_after;	/* 429: seconds, or 0 */
+	/* Detail for an error chosen by a handler's result code. */
+	const char		*err_message;
+	const char		*err_field;
+};
+
+/* A FastCGI param (header HTTP_X_Y), or NULL. */
+const char *http_param(const struct http_req *, const char *name);
+
+/* Set the response to status and body (reference stolen). */
+void	 http_reply(struct http_req *, int status, json_t *body);
+
+/*
+ * Set an error response for result code rc (fcgi/http_error.c maps it to
+ * status and API code); message and field may be NULL for the default.
+ */
+void	 http_fail(struct http_req *, int rc, const char *message,
+	    const char *field);
+
+/* Fail with TALLY_E_INVALID naming field; always returns TALLY_E_INVALID. */
+int	 http_bad_field(struct http_req *, const char *field,
+	    const char *message);
+
+/* Map a result code: OUT: *status, *code. */
+void	 http_error_lookup(int rc, int *status, const char **code,
+	    const char **message);
+
+/*
+ * A query parameter, percent-decoded into buf.  1 when present, 0 when
+ * absent, -1 when malformed or too long.
+ */
+int	 http_query(const struct http_req *, const char *name, char *buf,
+	    size_t bufsz);
+
+/*
+ * The "limit" query parameter: 1..100, default def.  On a bad value the
+ * 400 is set and TALLY_E_INVALID returned.
+ */
+int	 http_limit_or_respond(struct http_req *, int64_t def, int64_t *out);
+
+/*
+ * Run fn(req, arg) in one database transaction, honouring the request's
+ * Idempotency-Key: a stored response is replayed, the same key with
+ * another body is 409, and a new response is stored in the same
+ * transaction as fn's effect.  fn sets the response with http_reply() and
+ * returns TALLY_OK, or returns an error code (with err_message/err_field
+ * set if it likes); then nothing it did is kept.
+ */
+typedef int (*http_tx_fn)(struct http_req *, void *arg);
+void	 http_tx(struct http_req *, http_tx_fn fn, void *arg);
+
+/* Formatting helpers for response objects. */
+json_t	*http_time(int64_t t);		/* ISO string, or null for 0 */
+json_t	*http_id(int64_t id);		/* ids are strings */
+/* A positive id from a path capture; -1 if it is not one. */
+int64_t	 http_parse_id(const char *s);
+
+json_t	*http_tx_json(const struct tally_tx *);
+json_t	*http_purchase_json(const struct tally_purchase *);
+
+
+
+/* Serve one accepted FastCGI request (RESPONDER role) on this thread. */
+void	 http_handle(const struct app *, struct db *, FCGX_Request *);
+#endif

@@ -1,0 +1,209 @@
+/* tally-fcgi: the FastCGI responder pool process. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+#include <openssl/crypto.h>
+
+#include "core/jwt.h"
+#include "core/log.h"
+#include "core/op_config.h"
+#include "core/result.h"
+#include "db/db.h"
+#include "fcgi/http.h"
+
+#define MAX_THREADS	256
+#define JWKS_MAX	(256 * 1024)
+
+static struct app	 app;
+static int		 listen_fd;
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: tally-fcgi [--config FILE] [--listen "
+	    "HOST:PORT|PATH] [--threads N]\n");
+	exit(2);
+}
+
+/*
+ * Open the --listen socket ourselves: FCGX_OpenSocket exits on failure
+ * and binds all interfaces for ":port".
+ */
+static int
+open_listen(const char *spec)
+{
+	struct sockaddr_un	 sun;
+	struct sockaddr_in	 sin;
+	const char		*colon;
+	char			 host[64];
+	int			 fd, one = 1;
+	long			 port;
+	char			*end;
+
+	if (spec[0] == '/' || spec[0] == '.') {
+		if (strlen(spec) >= sizeof(sun.sun_path))
+			return -1;
+		memset(&sun, 0, sizeof(sun));
+		sun.sun_family = AF_UNIX;
+		memcpy(sun.sun_path, spec, strlen(spec) + 1);
+		if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
+			return -1;
+		unlink(spec);
+		if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
+		    listen(fd, 1024) != 0) {
+			close(fd);
+			return -1;
+		}
+		return fd;
+	}
+	if ((colon = strrchr(spec, ':')) == NULL ||
+	    (size_t)(colon - spec) >= sizeof(host))
+		return -1;
+	memcpy(host, spec, (size_t)(colon - spec));
+	host[colon - spec] = '\0';
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || port < 1 || port > 65535)
+		return -1;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, host[0] ? host : "127.0.0.1",
+	    &sin.sin_addr) != 1)
+		return -1;
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
+	    listen(fd, 1024) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void *
+worker(void *arg)
+{
+	FCGX_Request	 fr;
+	struct db	*db;
+
+	(void)arg;
+	mysql_thread_init();
+	if ((db = db_new(&app.cfg)) == NULL)
+		return NULL;
+	FCGX_InitRequest(&fr, listen_fd, 0);
+	while (FCGX_Accept_r(&fr) >= 0) {
+		http_handle(&app, db, &fr);
+		FCGX_Finish_r(&fr);
+	}
+	FCGX_Free(&fr, 1);
+	db_free(db);
+	mysql_thread_end();
+	return NULL;
+}
+
+static int
+load_keys(char *err, size_t errsz)
+{
+	char	*jwks = NULL;
+	int	 rc;
+
+	if (app.cfg.jwks_file[0] != '\0' &&
+	    (jwks = op_read_file(app.cfg.jwks_file, JWKS_MAX)) == NULL) {
+		snprintf(err, errsz, "auth.jwks_file: cannot read the file");
+		return TALLY_E_CONFIG;
+	}
+	rc = core_jwt_keys_new(app.cfg.jwt_secret, jwks, &app.keys);
+	free(jwks);
+	if (rc != TALLY_OK)
+		snprintf(err, errsz, "auth.jwks_file: no usable key");
+	return rc;
+}
+
+int
+main(int argc, char *argv[])
+{
+	pthread_t	 th[MAX_THREADS];
+	sigset_t	 set;
+	const char	*config = NULL, *listen_spec = NULL;
+	char		 err[512];
+	long		 nthreads = 0;
+	int		 i, sig;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			config = argv[++i];
+		else if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
+			listen_spec = argv[++i];
+		else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+			nthreads = strtol(argv[++i], NULL, 10);
+		else
+			usage();
+	}
+	if (op_config_load(op_config_path(config), &app.cfg, err,
+	    sizeof(err)) != TALLY_OK || load_keys(err, sizeof(err)) !=
+	    TALLY_OK) {
+		fprintf(stderr, "tally-fcgi: %s\n", err);
+		return 1;
+	}
+	if (nthreads <= 0)
+		nthreads = (long)app.cfg.http_threads;
+	if (nthreads > MAX_THREADS)
+		nthreads = MAX_THREADS;
+	if (db_library_init() != TALLY_OK || FCGX_Init() != 0) {
+		fprintf(stderr, "tally-fcgi: library initialisation failed\n");
+		return 1;
+	}
+	if (listen_spec != NULL) {
+		if ((listen_fd = open_listen(listen_spec)) < 0) {
+			fprintf(stderr, "tally-fcgi: --listen %s: %s\n",
+			    listen_spec, strerror(errno));
+			return 1;
+		}
+	} else if (FCGX_IsCGI()) {
+		fprintf(stderr, "tally-fcgi: standard input is not a FastCGI "
+		    "socket; use --listen or start me from the web server\n");
+		return 1;
+	} else
+		listen_fd = 0;
+
+	/*
+	 * libfcgi's own SIGTERM handler only sets a flag and leaves the
+	 * threads blocked in accept(2): block the signals in every thread and
+	 * take them here, then wake accept with shutdown(2).
+	 */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; i < nthreads; i++)
+		if (pthread_create(&th[i], NULL, worker, NULL) != 0) {
+			fprintf(stderr, "tally-fcgi: pthread_create failed\n");
+			return 1;
+		}
+	core_log("info", "fcgi.start", json_pack("{s:i,s:i}", "pid",
+	    (int)getpid(), "threads", (int)nthreads));
+	sigwait(&set, &sig);
+	core_log("info", "fcgi.stop", json_pack("{s:i}", "signal", sig));
+	FCGX_ShutdownPending();
+	shutdown(listen_fd, SHUT_RDWR);
+	for (i = 0; i < nthreads; i++)
+		pthread_join(th[i], NULL);
+	core_jwt_keys_free(app.keys);
+	db_library_end();
+	return 0;
+}

@@ -1,0 +1,64 @@
+/* The route table and its lookup. */
+#include <stdio.h>
+#include <string.h>
+
+#include "fcgi/handlers.h"
+#include "fcgi/router.h"
+
+static const struct route routes[] = {
+	{ "GET", "/health", AUTH_NONE, BODY_NONE, h_health },
+	{ "GET", "/catalog", AUTH_NONE, BODY_NONE, h_catalog },
+	{ "GET", "/credits/packages", AUTH_NONE, BODY_NONE, h_packages },
+
+	{ "GET", "/credits/balance", AUTH_USER, BODY_NONE, h_credits_balance },
+	{ "POST", "/credits/use", AUTH_USER, BODY_JSON, h_credits_use },
+	{ "GET", "/credits/transactions", AUTH_USER, BODY_NONE,
+	    h_credits_transactions },
+	{ "GET", "/credits/purchases", AUTH_USER, BODY_NONE,
+	    h_credits_purchases },
+	{ "POST", "/credits/purchase", AUTH_USER, BODY_JSON,
+	    h_credits_purchase_create },
+	{ "GET", "/credits/purchase/{id}", AUTH_USER, BODY_NONE,
+	    h_credits_purchase_get },
+
+	{ "GET", "/internal/credits/balance/{user}", AUTH_SERVICE, BODY_NONE,
+	    h_internal_balance },
+	{ "POST", "/internal/credits/use", AUTH_SERVICE, BODY_JSON,
+	    h_internal_use },
+	{ "POST", "/internal/credits/refund", AUTH_SERVICE, BODY_JSON,
+	    h_internal_refund },
+	{ "POST", "/internal/credits/init", AUTH_SERVICE, BODY_JSON,
+	    h_internal_init },
+
+	{ "POST", "/admin/credits/adjust", AUTH_ADMIN, BODY_JSON,
+	    h_admin_adjust },
+	{ "GET", "/admin/audit", AUTH_ADMIN, BODY_NONE, h_admin_audit },
+};
+
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+const struct route *
+router_find(const char *method, const char *path,
+    struct core_route_caps *caps, char *allow, size_t allowsz, int *status)
+{
+	struct core_route_caps tmp;
+	size_t		 i, used = 0;
+	int		 n;
+
+	allow[0] = '\0';
+	for (i = 0; i < NROUTES; i++)
+		if (strcmp(routes[i].method, method) == 0 &&
+		    core_route_match(routes[i].pattern, path, caps))
+			return &routes[i];
+	for (i = 0; i < NROUTES; i++) {
+		if (!core_route_match(routes[i].pattern, path, &tmp) ||
+		    strstr(allow, routes[i].method) != NULL)
+			continue;
+		n = snprintf(allow + used, allowsz - used, "%s%s",
+		    used ? ", " : "", routes[i].method);
+		if (n > 0 && (size_t)n < allowsz - used)
+			used += (size_t)n;
+	}
+	*status = used > 0 ? 405 : 404;
+	return NULL;
+}

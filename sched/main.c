@@ -1,0 +1,155 @@
+/* tally-scheduler: runs the billing jobs every scheduler.tick_seconds. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/op_config.h"
+#include "core/result.h"
+#include "core/timeutil.h"
+#include "db/db.h"
+#include "sched/sched.h"
+
+static const struct sched_job jobs[] = {
+	{ "purge-idempotency", job_purge_idempotency },
+};
+
+#define NJOBS (sizeof(jobs) / sizeof(jobs[0]))
+
+static volatile int	 stop;
+static sigset_t		 sigs;
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: tally-scheduler [--config FILE] [--once] "
+	    "[--now YYYY-MM-DDTHH:MM:SSZ]\n");
+	exit(2);
+}
+
+/* Take a pending SIGTERM/SIGINT without waiting. */
+static void
+poll_signals(void)
+{
+	struct timespec	 zero = { 0, 0 };
+
+	if (sigtimedwait(&sigs, NULL, &zero) > 0)
+		stop = 1;
+}
+
+/*
+ * One tick: every job in order.  Each job runs under a named server lock
+ * so that two schedulers on one database never run the same job at once;
+ * the jobs' own unique keys keep effects single even without it.
+ */
+static void
+tick(struct sched_ctx *ctx)
+{
+	struct timespec	 t0, t1;
+	json_t		*counts;
+	char		 lock[96];
+	size_t		 i;
+	int		 rc;
+
+	for (i = 0; i < NJOBS && !stop; i++) {
+		snprintf(lock, sizeof(lock), "tally.job.%s", jobs[i].name);
+		if ((rc = db_lock_try(ctx->db, lock)) != TALLY_OK) {
+			core_log(rc == TALLY_E_CONFLICT ? "info" : "error",
+			    "sched.job.skipped", json_pack("{s:s,s:s}", "job",
+			    jobs[i].name, "why", core_strerror(rc)));
+			continue;
+		}
+		counts = json_object();
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		rc = jobs[i].run(ctx, counts);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		db_unlock(ctx->db, lock);
+		json_object_set_new(counts, "job", json_string(jobs[i].name));
+		json_object_set_new(counts, "ms", json_integer(
+		    (t1.tv_sec - t0.tv_sec) * 1000 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1000000));
+		if (rc != TALLY_OK) {
+			json_object_set_new(counts, "error",
+			    json_string(core_strerror(rc)));
+			json_object_set_new(counts, "db",
+			    json_string(ctx->db->err));
+		}
+		core_log(rc == TALLY_OK ? "info" : "error", "sched.job", counts);
+		poll_signals();
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct core_config cfg;
+	struct sched_ctx ctx;
+	struct timespec	 wait;
+	const char	*config = NULL, *now_arg = NULL;
+	char		 err[512];
+	int64_t		 fixed_now = 0, offset = 0;
+	int		 i, once = 0;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			config = argv[++i];
+		else if (strcmp(argv[i], "--once") == 0)
+			once = 1;
+		else if (strcmp(argv[i], "--now") == 0 && i + 1 < argc)
+			now_arg = argv[++i];
+		else
+			usage();
+	}
+	if (op_config_load(op_config_path(config), &cfg, err, sizeof(err)) !=
+	    TALLY_OK) {
+		fprintf(stderr, "tally-scheduler: %s\n", err);
+		return 1;
+	}
+	if (now_arg != NULL) {
+		if (core_time_parse_iso(now_arg, &fixed_now) != TALLY_OK) {
+			fprintf(stderr, "tally-scheduler: --now: expected "
+			    "YYYY-MM-DDTHH:MM:SSZ\n");
+			return 1;
+		}
+		/* Later ticks keep the same distance from the real clock. */
+		offset = fixed_now - (int64_t)time(NULL);
+	}
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	if (db_library_init() != TALLY_OK) {
+		fprintf(stderr, "tally-scheduler: cannot initialise MariaDB\n");
+		return 1;
+	}
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.cfg = &cfg;
+	ctx.stop = &stop;
+	if ((ctx.db = db_new(&cfg)) == NULL)
+		return 1;
+	core_log("info", "sched.start", json_pack("{s:i,s:b}", "tick_seconds",
+	    (int)cfg.tick_seconds, "once", once));
+	while (!stop) {
+		ctx.now = (int64_t)time(NULL) + offset;
+		if (db_connect(ctx.db) != TALLY_OK)
+			core_log("error", "sched.db", json_pack("{s:s}", "error",
+			    ctx.db->err));
+		else
+			tick(&ctx);
+		if (once)
+			break;
+		/* Sleep until the next tick, or until a signal ends us. */
+		wait.tv_sec = (time_t)cfg.tick_seconds;
+		wait.tv_nsec = 0;
+		if (sigtimedwait(&sigs, NULL, &wait) > 0)
+			stop = 1;
+	}
+	core_log("info", "sched.stop", NULL);
+	db_free(ctx.db);
+	db_library_end();
+	return 0;
+}

@@ -1,0 +1,31 @@
+/* The scheduler's jobs: one file each (job_*.c), run once per tick. */
+#ifndef SCHED_SCHED_H
+#define SCHED_SCHED_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "core/config.h"
+
+struct db;
+
+struct sched_ctx {
+	const struct core_config *cfg;
+	struct db	*db;
+	int64_t		 now;		/* the tick's time (--now shifts it) */
+	volatile int	*stop;		/* set when SIGTERM arrived */
+};
+
+/*
+ * A job does its work and fills counts (a JSON object) for its log line.
+ * Returns TALLY_OK or an error code; the tick goes on with the next job.
+ */
+struct sched_job {
+	const char	*name;
+	int		(*run)(struct sched_ctx *, json_t *counts);
+};
+
+int	 job_purge_idempotency(struct sched_ctx *, json_t *counts);
+
+#endif

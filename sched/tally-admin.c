@@ -1,0 +1,172 @@
+/* tally-admin: migrate the database, check the configuration, mint
+ * development tokens. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "core/jwt.h"
+#include "core/money.h"
+#include "core/op_config.h"
+#include "core/result.h"
+#include "db/db.h"
+
+#ifndef TALLY_SHARE
+#define TALLY_SHARE "/usr/local/share/tally"
+#endif
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: tally-admin [--config FILE] migrate [--dir DIR]\n"
+	    "       tally-admin [--config FILE] check-config\n"
+	    "       tally-admin [--config FILE] mint-token --sub S [--email E]"
+	    " [--locale L] [--ttl SECONDS]\n");
+	exit(2);
+}
+
+static void
+log_applied(const char *name)
+{
+	printf("applied %s\n", name);
+}
+
+static int
+cmd_migrate(const struct core_config *cfg, int argc, char *argv[])
+{
+	struct stat	 st;
+	const char	*dir = NULL;
+	char		 err[512];
+	int		 i;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
+			dir = argv[++i];
+		else
+			usage();
+	}
+	/* A source tree's migrations first, then the installed ones. */
+	if (dir == NULL)
+		dir = getenv("TALLY_MIGRATIONS");
+	if (dir == NULL)
+		dir = stat("db/migrations", &st) == 0 ? "db/migrations" :
+		    TALLY_SHARE "/migrations";
+	if (db_migrate(cfg, dir, log_applied, err, sizeof(err)) != TALLY_OK) {
+		fprintf(stderr, "tally-admin: migrate: %s\n", err);
+		return 1;
+	}
+	printf("schema up to date\n");
+	return 0;
+}
+
+static int
+cmd_check(const struct core_config *cfg)
+{
+	struct core_jwt_keys *keys;
+	char		*jwks = NULL;
+	int		 rc;
+
+	if (cfg->jwks_file[0] != '\0' &&
+	    (jwks = op_read_file(cfg->jwks_file, 256 * 1024)) == NULL) {
+		fprintf(stderr, "tally-admin: auth.jwks_file: cannot read %s\n",
+		    cfg->jwks_file);
+		return 1;
+	}
+	rc = core_jwt_keys_new(cfg->jwt_secret, jwks, &keys);
+	free(jwks);
+	if (rc != TALLY_OK) {
+		fprintf(stderr, "tally-admin: auth.jwks_file: no usable key\n");
+		return 1;
+	}
+	core_jwt_keys_free(keys);
+	printf("configuration ok: currency %s, %zu products, %zu plans, "
+	    "%zu packages\n", cfg->currency, cfg->nproducts, cfg->nplans,
+	    cfg->npackages);
+	return 0;
+}
+
+static int
+cmd_mint(const struct core_config *cfg, int argc, char *argv[])
+{
+	const char	*sub = NULL, *email = NULL, *locale = NULL;
+	int64_t		 ttl = 3600, now = (int64_t)time(NULL);
+	json_t		*claims;
+	char		*token;
+	int		 i, rc;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--sub") == 0 && i + 1 < argc)
+			sub = argv[++i];
+		else if (strcmp(argv[i], "--email") == 0 && i + 1 < argc)
+			email = argv[++i];
+		else if (strcmp(argv[i], "--locale") == 0 && i + 1 < argc)
+			locale = argv[++i];
+		else if (strcmp(argv[i], "--ttl") == 0 && i + 1 < argc) {
+			if (core_parse_int64(argv[++i], &ttl) != TALLY_OK ||
+			    ttl < 1 || ttl > 10L * 365 * 86400)
+				usage();
+		} else
+			usage();
+	}
+	if (sub == NULL)
+		usage();
+	if (cfg->jwt_secret[0] == '\0') {
+		fprintf(stderr, "tally-admin: auth.jwt_secret: required to "
+		    "mint tokens\n");
+		return 1;
+	}
+	claims = json_pack("{s:s,s:I,s:I}", "sub", sub, "iat",
+	    (json_int_t)now, "exp", (json_int_t)(now + ttl));
+	if (email != NULL)
+		json_object_set_new(claims, "email", json_string(email));
+	if (locale != NULL)
+		json_object_set_new(claims, "locale", json_string(locale));
+	if (cfg->jwt_issuer[0] != '\0')
+		json_object_set_new(claims, "iss",
+		    json_string(cfg->jwt_issuer));
+	if (cfg->jwt_audience[0] != '\0')
+		json_object_set_new(claims, "aud",
+		    json_string(cfg->jwt_audience));
+	rc = core_jwt_sign_hs256(cfg->jwt_secret, claims, &token);
+	json_decref(claims);
+	if (rc != TALLY_OK) {
+		fprintf(stderr, "tally-admin: %s\n", core_strerror(rc));
+		return 1;
+	}
+	printf("%s\n", token);
+	free(token);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct core_config cfg;
+	const char	*config = NULL;
+	char		 err[512];
+	int		 i = 1;
+
+	if (i + 1 < argc && strcmp(argv[i], "--config") == 0) {
+		config = argv[i + 1];
+		i += 2;
+	}
+	if (i >= argc)
+		usage();
+	if (op_config_load(op_config_path(config), &cfg, err, sizeof(err)) !=
+	    TALLY_OK) {
+		fprintf(stderr, "tally-admin: %s\n", err);
+		return 1;
+	}
+	if (strcmp(argv[i], "migrate") == 0)
+		return cmd_migrate(&cfg, argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "check-config") == 0 && i + 1 == argc)
+		return cmd_check(&cfg);
+	if (strcmp(argv[i], "mint-token") == 0)
+		return cmd_mint(&cfg, argc - i - 1, argv + i + 1);
+	usage();
+	return 2;
+}
