@@ -1,0 +1,24 @@
+#!/bin/sh
+# House-rule checks a grep can make (../shared/STYLE.md): banned functions,
+# floating point on money paths, SQL outside db/.  A line may carry an
+# exception as a comment "lint-ok: REASON".
+set -u
+cd "$(dirname "$0")/.."
+fail=0
+src=$(git ls-files '*.c' '*.h' 2>/dev/null | grep -v '^tests/' | grep -v '^bench/')
+[ -n "$src" ] || src=$(find core db fcgi sched net -name '*.[ch]')
+
+report() { # TITLE HITS
+	[ -z "$2" ] && return
+	printf 'lint: %s\n%s\n' "$1" "$2"
+	fail=1
+}
+
+banned='\b(sprintf|vsprintf|strcpy|strcat|strncpy|strncat|gets|strtok|atoi|atol|atof|sscanf|localtime|gmtime|rand|system)[[:space:]]*\('
+report "banned functions" "$(grep -nE "$banned" $src | grep -v 'lint-ok:')"
+money=$(echo "$src" | grep -E '^(core|db)/')
+report "float/double in core/ or db/" "$(grep -nwE 'float|double' $money | grep -v 'lint-ok:')"
+notdb=$(echo "$src" | grep -vE '^db/')
+report "SQL outside db/" "$(grep -nE '"[[:space:]]*(SELECT|INSERT INTO|UPDATE [a-z_]+ SET|DELETE FROM)[[:space:]]' $notdb | grep -v 'lint-ok:')"
+[ $fail -eq 0 ] && echo "lint: clean"
+exit $fail
