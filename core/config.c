@@ -73,6 +73,8 @@ static const struct ckey keys[] = {
 	S("smtp", "from", smtp_from, "billing@example.com", 0),
 	S("smtp", "user", smtp_user, "", 0),
 	S("smtp", "password", smtp_password, "", CF_SECRET),
+	B("smtp", "starttls", smtp_starttls, "no"),
+	S("smtp", "templates", smtp_templates, "", 0),
 	I("scheduler", "tick_seconds", tick_seconds, "60", 1, 86400),
 	B("gate", "fail_open", gate_fail_open, "yes"),
 };

@@ -85,6 +85,8 @@ struct core_config {
 	char	 smtp_from[256];
 	char	 smtp_user[256];
 	char	 smtp_password[256];
+	int	 smtp_starttls;
+	char	 smtp_templates[512];
 	/* [scheduler] */
 	int64_t	 tick_seconds;
 	/* [gate] */

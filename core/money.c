@@ -1,6 +1,8 @@
 /* Overflow-checked integer money arithmetic and the one integer parser. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "money.h"
 #include "result.h"
@@ -63,4 +65,43 @@ core_parse_int64(const char *s, int64_t *out)
 		return TALLY_E_INVALID;
 	*out = (int64_t)v;
 	return TALLY_OK;
+}
+
+int
+core_currency_exponent(const char *cur)
+{
+	static const char *const zero[] = { "BIF", "CLP", "DJF", "GNF", "ISK",
+	    "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV",
+	    "XAF", "XOF", "XPF" };
+	static const char *const three[] = { "BHD", "IQD", "JOD", "KWD", "LYD",
+	    "OMR", "TND" };
+	size_t	 i;
+
+	for (i = 0; i < sizeof(zero) / sizeof(zero[0]); i++)
+		if (strcmp(cur, zero[i]) == 0)
+			return 0;
+	for (i = 0; i < sizeof(three) / sizeof(three[0]); i++)
+		if (strcmp(cur, three[i]) == 0)
+			return 3;
+	return 2;
+}
+
+void
+core_money_format(int64_t minor, const char *currency, char *buf,
+    size_t bufsz)
+{
+	uint64_t	 mag, scale = 1;
+	int		 exp = core_currency_exponent(currency), i;
+
+	/* The magnitude of INT64_MIN does not fit in int64_t. */
+	mag = minor < 0 ? (uint64_t)0 - (uint64_t)minor : (uint64_t)minor;
+	for (i = 0; i < exp; i++)
+		scale *= 10;
+	if (exp == 0)
+		snprintf(buf, bufsz, "%s%llu", minor < 0 ? "-" : "",
+		    (unsigned long long)mag);
+	else
+		snprintf(buf, bufsz, "%s%llu.%0*llu", minor < 0 ? "-" : "",
+		    (unsigned long long)(mag / scale), exp,
+		    (unsigned long long)(mag % scale));
 }

@@ -2,6 +2,7 @@
 #ifndef CORE_MONEY_H
 #define CORE_MONEY_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* *out = a + b; TALLY_OK or TALLY_E_OVERFLOW (then *out is untouched). */
@@ -18,3 +19,14 @@ int	 core_money_mul(int64_t a, int64_t b, int64_t *out);
 int	 core_parse_int64(const char *s, int64_t *out);
 
 #endif
+
+/* Digits after the decimal point of an ISO 4217 currency (2 by default). */
+int	 core_currency_exponent(const char *currency);
+
+/*
+ * Format minor units as a plain decimal string in currency: 12345 EUR is
+ * "123.45", 5 JPY is "5", -1 EUR is "-0.01".  No floating point.
+ * OUT: buf (at least 32 bytes).
+ */
+void	 core_money_format(int64_t minor, const char *currency, char *buf,
+	    size_t bufsz);

@@ -17,6 +17,8 @@ enum db_group {
 	DB_G_IDEM,
 	DB_G_AUDIT,
 	DB_G_PURCHASE,
+	DB_G_SUB,
+	DB_G_OUTBOX,
 	DB_G__MAX
 };
 

@@ -8,6 +8,7 @@
 
 enum wallet_sql {
 	W_ACCOUNT_GET,
+	W_ACCOUNT_BY_ID,
 	W_ACCOUNT_INSERT,
 	W_ACCOUNT_PROFILE,
 	W_ACCOUNT_LOCK,
@@ -26,6 +27,9 @@ static const char *const sqls[W__MAX] = {
 	[W_ACCOUNT_GET] =
 	    "SELECT id, balance, email, locale, UNIX_TIMESTAMP(created_at) "
 	    "FROM accounts WHERE user_id = ?",
+	[W_ACCOUNT_BY_ID] =
+	    "SELECT user_id, balance, email, locale, UNIX_TIMESTAMP(created_at) "
+	    "FROM accounts WHERE id = ?",
 	[W_ACCOUNT_INSERT] =
 	    "INSERT INTO accounts (user_id, email, locale, balance, created_at,"
 	    " updated_at) VALUES (?, ?, ?, 0, FROM_UNIXTIME(?), FROM_UNIXTIME(?))",
@@ -77,6 +81,23 @@ db_account_get(struct db *db, const char *user_id, struct tally_account *a)
 	db_done(st);
 	if (rc == TALLY_OK)
 		snprintf(a->user_id, sizeof(a->user_id), "%s", user_id);
+	return rc;
+}
+
+int
+db_account_get_by_id(struct db *db, int64_t id, struct tally_account *a)
+{
+	MYSQL_STMT	*st = stmt(db, W_ACCOUNT_BY_ID);
+	int		 rc;
+
+	memset(a, 0, sizeof(*a));
+	if ((rc = db_exec(db, st, "i", id)) != TALLY_OK)
+		return rc;
+	rc = db_fetch(db, st, "sissi", a->user_id, sizeof(a->user_id),
+	    &a->balance, a->email, sizeof(a->email), a->locale,
+	    sizeof(a->locale), &a->created_at);
+	db_done(st);
+	a->id = id;
 	return rc;
 }
 

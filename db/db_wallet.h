@@ -12,6 +12,8 @@ struct db;
 /* TALLY_OK, TALLY_E_NOTFOUND, or a db_exec() code. OUT: *a. */
 int	 db_account_get(struct db *, const char *user_id,
 	    struct tally_account *a);
+/* The account with primary key id. TALLY_OK or TALLY_E_NOTFOUND. */
+int	 db_account_get_by_id(struct db *, int64_t id, struct tally_account *a);
 /* Insert an empty account; TALLY_E_DUPLICATE if it exists already. */
 int	 db_account_insert(struct db *, const char *user_id,
 	    const char *email, const char *locale, int64_t now);

@@ -21,6 +21,16 @@ void	 h_internal_use(struct http_req *);
 void	 h_internal_refund(struct http_req *);
 void	 h_internal_init(struct http_req *);
 
+/* h_subscriptions.c */
+void	 h_subscriptions_list(struct http_req *);
+void	 h_subscription_get(struct http_req *);
+void	 h_subscription_activate(struct http_req *);
+void	 h_subscription_deactivate(struct http_req *);
+void	 h_subscription_change_interval(struct http_req *);
+void	 h_entitlements(struct http_req *);
+void	 h_internal_sub_status(struct http_req *);
+void	 h_internal_charge_recurring(struct http_req *);
+
 /* h_admin.c */
 void	 h_admin_adjust(struct http_req *);
 void	 h_admin_audit(struct http_req *);

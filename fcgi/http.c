@@ -225,6 +225,8 @@ auth_user(struct http_req *req)
 	    cfg->jwt_issuer, cfg->jwt_audience, &req->claims);
 	if (rc != TALLY_OK)
 		return rc;
+	if (!core_utf8_valid(req->claims.sub, strlen(req->claims.sub)))
+		return TALLY_E_UNAUTHORIZED;
 	req->caller = CALLER_USER;
 	snprintf(req->caller_id, sizeof(req->caller_id), "u:%s",
 	    req->claims.sub);
@@ -419,6 +421,10 @@ send_response(struct http_req *req)
 		    "POST, PUT, DELETE, OPTIONS\r\nAccess-Control-Allow-Headers: "
 		    "Authorization, Content-Type, Idempotency-Key\r\n"
 		    "Access-Control-Max-Age: 600\r\n");
+	if (req->status == 200 && req->gate_product != NULL)
+		header(head, sizeof(head), "Variable-TALLY_USER: %s\r\n"
+		    "Variable-TALLY_PRODUCT: %s\r\n", req->claims.sub,
+		    req->gate_product);
 	if (req->status != 204) {
 		if (req->resp != NULL &&
 		    (text = json_dumps(req->resp, JSON_COMPACT)) != NULL)
@@ -518,7 +524,7 @@ void
 http_handle(const struct app *app, struct db *db, FCGX_Request *fr)
 {
 	struct http_req	 req;
-	const char	*uri, *method, *origin;
+	const char	*uri, *method, *origin, *role;
 
 	memset(&req, 0, sizeof(req));
 	req.app = app;
@@ -538,7 +544,11 @@ http_handle(const struct app *app, struct db *db, FCGX_Request *fr)
 	if (cors_allowed(&app->cfg, origin))
 		req.origin = origin;
 
-	dispatch(&req, uri);
+	role = http_param(&req, "FCGI_ROLE");
+	if (role != NULL && strcmp(role, "AUTHORIZER") == 0)
+		http_gate(&req, uri);
+	else
+		dispatch(&req, uri);
 	send_response(&req);
 	log_request(&req, req.method, uri);
 

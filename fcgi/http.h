@@ -56,6 +56,7 @@ struct http_req {
 	const char		*allow;		/* 405: the Allow header */
 	int			 replayed;
 	int			 preflight;	/* a CORS OPTIONS request */
+	const char		*gate_product;	/* AUTHORIZER: the product */
 	int64_t			 retry_after;	/* 429: seconds, or 0 */
 	/* Detail for an error chosen by a handler's result code. */
 	const char		*err_message;
@@ -118,6 +119,9 @@ json_t	*http_purchase_json(const struct tally_purchase *);
 
 
 
-/* Serve one accepted FastCGI request (RESPONDER role) on this thread. */
+/* The AUTHORIZER role (fcgi/gate.c): sets the response for uri. */
+void	 http_gate(struct http_req *, const char *uri);
+
+/* Serve one accepted FastCGI request (either role) on this thread. */
 void	 http_handle(const struct app *, struct db *, FCGX_Request *);
 #endif

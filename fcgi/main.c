@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <fcgiapp.h>
 #include <openssl/crypto.h>
 
@@ -161,7 +162,8 @@ main(int argc, char *argv[])
 		nthreads = (long)app.cfg.http_threads;
 	if (nthreads > MAX_THREADS)
 		nthreads = MAX_THREADS;
-	if (db_library_init() != TALLY_OK || FCGX_Init() != 0) {
+	if (db_library_init() != TALLY_OK || FCGX_Init() != 0 ||
+	    curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		fprintf(stderr, "tally-fcgi: library initialisation failed\n");
 		return 1;
 	}

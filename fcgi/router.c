@@ -21,6 +21,22 @@ static const struct route routes[] = {
 	{ "GET", "/credits/purchase/{id}", AUTH_USER, BODY_NONE,
 	    h_credits_purchase_get },
 
+	{ "GET", "/subscriptions", AUTH_USER, BODY_NONE, h_subscriptions_list },
+	{ "GET", "/subscriptions/{product}", AUTH_USER, BODY_NONE,
+	    h_subscription_get },
+	{ "POST", "/subscriptions/{product}/activate", AUTH_USER, BODY_JSON,
+	    h_subscription_activate },
+	{ "POST", "/subscriptions/{product}/deactivate", AUTH_USER, BODY_NONE,
+	    h_subscription_deactivate },
+	{ "POST", "/subscriptions/{product}/change-interval", AUTH_USER,
+	    BODY_JSON, h_subscription_change_interval },
+	{ "GET", "/entitlements", AUTH_USER, BODY_NONE, h_entitlements },
+
+	{ "GET", "/internal/subscriptions/{product}/status/{user}",
+	    AUTH_SERVICE, BODY_NONE, h_internal_sub_status },
+	{ "POST", "/internal/subscriptions/charge-recurring", AUTH_SERVICE,
+	    BODY_NONE, h_internal_charge_recurring },
+
 	{ "GET", "/internal/credits/balance/{user}", AUTH_SERVICE, BODY_NONE,
 	    h_internal_balance },
 	{ "POST", "/internal/credits/use", AUTH_SERVICE, BODY_JSON,

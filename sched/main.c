@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "core/log.h"
 #include "core/op_config.h"
 #include "core/result.h"
@@ -14,7 +16,10 @@
 #include "db/db.h"
 #include "sched/sched.h"
 
+/* In order: charges first, so that their emails go out in the same tick. */
 static const struct sched_job jobs[] = {
+	{ "charge-recurring", job_charge_recurring },
+	{ "deliver-mail", job_deliver_mail },
 	{ "purge-idempotency", job_purge_idempotency },
 };
 
@@ -122,7 +127,8 @@ main(int argc, char *argv[])
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
-	if (db_library_init() != TALLY_OK) {
+	if (db_library_init() != TALLY_OK ||
+	    curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		fprintf(stderr, "tally-scheduler: cannot initialise MariaDB\n");
 		return 1;
 	}

@@ -26,6 +26,8 @@ struct sched_job {
 	int		(*run)(struct sched_ctx *, json_t *counts);
 };
 
+int	 job_charge_recurring(struct sched_ctx *, json_t *counts);
+int	 job_deliver_mail(struct sched_ctx *, json_t *counts);
 int	 job_purge_idempotency(struct sched_ctx *, json_t *counts);
 
 #endif

@@ -1,0 +1,52 @@
+/* Subscription operations: activate, deactivate, change interval, and the
+ * recurring charge both the scheduler and the internal route run. */
+#ifndef CORE_OP_SUBSCRIPTION_H
+#define CORE_OP_SUBSCRIPTION_H
+
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/model.h"
+#include "db/db_sub.h"
+
+struct db;
+
+/* The status enum (core/subscription.h) of a row; SUB_NONE for none. */
+int	 op_sub_status(const struct db_sub *);
+
+/*
+ * Activate product p on interval iv for the account, in the caller's
+ * transaction.  Starting (new, paused, canceled, expired) charges the
+ * first interval now: TALLY_E_INSUFFICIENT then, and the transaction must
+ * roll back.  TALLY_E_CONFLICT for a state that does not allow it.
+ * OUT: *s (the subscription after the change).
+ */
+int	 op_sub_activate_tx(struct db *, const struct core_config *,
+	    const struct tally_account *, const struct core_product *p, int iv,
+	    int64_t now, struct db_sub *s);
+/* Cancel at period end (or now when nothing paid runs).  TALLY_E_NOTFOUND
+ * without a subscription. */
+int	 op_sub_deactivate_tx(struct db *, const struct tally_account *,
+	    const struct core_product *p, int64_t now, struct db_sub *s);
+/* The new interval applies from the next charge; nothing is charged now. */
+int	 op_sub_change_interval_tx(struct db *, const struct tally_account *,
+	    const struct core_product *p, int iv, int64_t now,
+	    struct db_sub *s);
+
+struct op_charge_counts {
+	int64_t	 charged, paused, ended, errors;
+};
+
+/*
+ * Charge every credit subscription due at now: debit the next interval
+ * and advance the period, pause (and queue the "paused" email) when the
+ * credits are short, or end one canceled at period end.  Batches of
+ * subscriptions are claimed with FOR UPDATE SKIP LOCKED and each batch
+ * commits as one transaction; each (subscription, period start) is charged
+ * at most once by the ledger's unique effect key.  stop (may be NULL) is
+ * polled between batches.
+ */
+int	 op_charge_recurring(struct db *, const struct core_config *,
+	    int64_t now, volatile int *stop, struct op_charge_counts *);
+
+#endif

@@ -1,0 +1,180 @@
+/* Subscription queries. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/result.h"
+#include "db/db.h"
+#include "db/db_sub.h"
+
+enum sub_sql {
+	SUB_GET,
+	SUB_GET_LOCK,
+	SUB_LIST,
+	SUB_GET_BY_USER,
+	SUB_INSERT,
+	SUB_UPDATE,
+	SUB_CLAIM_DUE,
+	SUB__MAX
+};
+
+#define SUB_COLS "s.id, s.account_id, s.product, s.status, " \
+	"s.billing_interval, UNIX_TIMESTAMP(s.anchor_at), s.end_months, " \
+	"UNIX_TIMESTAMP(s.current_period_start), " \
+	"UNIX_TIMESTAMP(s.current_period_end), " \
+	"UNIX_TIMESTAMP(s.next_charge_at), s.cancel_at_period_end, " \
+	"UNIX_TIMESTAMP(s.paused_at)"
+
+static const char *const sqls[SUB__MAX] = {
+	[SUB_GET] =
+	    "SELECT " SUB_COLS " FROM subscriptions s "
+	    "WHERE s.account_id = ? AND s.product = ?",
+	[SUB_GET_LOCK] =
+	    "SELECT " SUB_COLS " FROM subscriptions s "
+	    "WHERE s.account_id = ? AND s.product = ? FOR UPDATE",
+	[SUB_LIST] =
+	    "SELECT " SUB_COLS " FROM subscriptions s WHERE s.account_id = ? "
+	    "ORDER BY s.product LIMIT ?",
+	[SUB_GET_BY_USER] =
+	    "SELECT " SUB_COLS " FROM subscriptions s JOIN accounts a "
+	    "ON a.id = s.account_id WHERE a.user_id = ? AND s.product = ?",
+	[SUB_INSERT] =
+	    "INSERT INTO subscriptions (account_id, product, status, "
+	    "billing_interval, anchor_at, end_months, current_period_start,"
+	    " current_period_end, next_charge_at, cancel_at_period_end, "
+	    "paused_at, created_at, updated_at) VALUES (?, ?, ?, ?, "
+	    "FROM_UNIXTIME(?), ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?), "
+	    "FROM_UNIXTIME(NULLIF(?, 0)), ?, FROM_UNIXTIME(NULLIF(?, 0)), "
+	    "FROM_UNIXTIME(?), FROM_UNIXTIME(?))",
+	[SUB_UPDATE] =
+	    "UPDATE subscriptions SET status = ?, billing_interval = ?, "
+	    "anchor_at = FROM_UNIXTIME(?), end_months = ?, "
+	    "current_period_start = FROM_UNIXTIME(?), "
+	    "current_period_end = FROM_UNIXTIME(?), "
+	    "next_charge_at = FROM_UNIXTIME(NULLIF(?, 0)), "
+	    "cancel_at_period_end = ?, paused_at = FROM_UNIXTIME(NULLIF(?, 0)),"
+	    " ended_at = IF(? IN ('canceled', 'expired'), "
+	    "COALESCE(ended_at, FROM_UNIXTIME(?)), NULL), "
+	    "updated_at = FROM_UNIXTIME(?) WHERE id = ?",
+	/*
+	 * SKIP LOCKED lets two schedulers (or the scheduler and the internal
+	 * charge-recurring route) work side by side: each takes rows the
+	 * other has not locked, and neither waits.
+	 */
+	[SUB_CLAIM_DUE] =
+	    "SELECT " SUB_COLS " FROM subscriptions s "
+	    "WHERE s.status = 'active' AND s.next_charge_at <= FROM_UNIXTIME(?)"
+	    " ORDER BY s.next_charge_at, s.id LIMIT ? FOR UPDATE SKIP LOCKED",
+};
+
+static MYSQL_STMT *
+stmt(struct db *db, enum sub_sql id)
+{
+	return db_stmt(db, DB_G_SUB, id, sqls[id]);
+}
+
+static int
+fetch(struct db *db, MYSQL_STMT *st, struct db_sub *s)
+{
+	memset(s, 0, sizeof(*s));
+	return db_fetch(db, st, "iisssiiiiiii", &s->id, &s->account_id,
+	    s->product, sizeof(s->product), s->status, sizeof(s->status),
+	    s->interval, sizeof(s->interval), &s->anchor_at, &s->end_months,
+	    &s->period_start, &s->period_end, &s->next_charge_at,
+	    &s->cancel_at_period_end, &s->paused_at);
+}
+
+static int
+fetch_one(struct db *db, MYSQL_STMT *st, struct db_sub *s)
+{
+	int	 rc = fetch(db, st, s);
+
+	db_done(st);
+	return rc;
+}
+
+static int
+fetch_many(struct db *db, MYSQL_STMT *st, size_t max, struct db_sub *subs,
+    size_t *n)
+{
+	int	 rc = TALLY_OK;
+
+	*n = 0;
+	while (*n < max && (rc = fetch(db, st, &subs[*n])) == TALLY_OK)
+		(*n)++;
+	db_done(st);
+	return rc == TALLY_OK || rc == TALLY_E_NOTFOUND ? TALLY_OK : rc;
+}
+
+int
+db_sub_get(struct db *db, int64_t account_id, const char *product, int lock,
+    struct db_sub *s)
+{
+	MYSQL_STMT	*st = stmt(db, lock ? SUB_GET_LOCK : SUB_GET);
+	int		 rc;
+
+	if ((rc = db_exec(db, st, "is", account_id, product)) != TALLY_OK)
+		return rc;
+	return fetch_one(db, st, s);
+}
+
+int
+db_sub_list(struct db *db, int64_t account_id, size_t max,
+    struct db_sub *subs, size_t *n)
+{
+	MYSQL_STMT	*st = stmt(db, SUB_LIST);
+	int		 rc;
+
+	*n = 0;
+	if ((rc = db_exec(db, st, "ii", account_id, (int64_t)max)) != TALLY_OK)
+		return rc;
+	return fetch_many(db, st, max, subs, n);
+}
+
+int
+db_sub_get_by_user(struct db *db, const char *user_id, const char *product,
+    struct db_sub *s)
+{
+	MYSQL_STMT	*st = stmt(db, SUB_GET_BY_USER);
+	int		 rc;
+
+	if ((rc = db_exec(db, st, "ss", user_id, product)) != TALLY_OK)
+		return rc;
+	return fetch_one(db, st, s);
+}
+
+int
+db_sub_insert(struct db *db, struct db_sub *s, int64_t now)
+{
+	MYSQL_STMT	*st = stmt(db, SUB_INSERT);
+	int		 rc;
+
+	rc = db_exec(db, st, "isssiiiiiiiii", s->account_id, s->product,
+	    s->status, s->interval, s->anchor_at, s->end_months,
+	    s->period_start, s->period_end, s->next_charge_at,
+	    s->cancel_at_period_end, s->paused_at, now, now);
+	if (rc == TALLY_OK)
+		s->id = db_insert_id(st);
+	return rc;
+}
+
+int
+db_sub_update(struct db *db, const struct db_sub *s, int64_t now)
+{
+	return db_exec(db, stmt(db, SUB_UPDATE), "ssiiiiiiisiii", s->status,
+	    s->interval, s->anchor_at, s->end_months, s->period_start,
+	    s->period_end, s->next_charge_at, s->cancel_at_period_end,
+	    s->paused_at, s->status, now, now, s->id);
+}
+
+int
+db_sub_claim_due(struct db *db, int64_t now, size_t max,
+    struct db_sub *subs, size_t *n)
+{
+	MYSQL_STMT	*st = stmt(db, SUB_CLAIM_DUE);
+	int		 rc;
+
+	*n = 0;
+	if ((rc = db_exec(db, st, "ii", now, (int64_t)max)) != TALLY_OK)
+		return rc;
+	return fetch_many(db, st, max, subs, n);
+}

@@ -1,0 +1,88 @@
+/* The FastCGI AUTHORIZER role: may this user reach this gated path? */
+#include <string.h>
+#include <strings.h>
+
+#include "core/json.h"
+#include "core/log.h"
+#include "core/result.h"
+#include "core/subscription.h"
+#include "db/db.h"
+#include "db/db_sub.h"
+#include "fcgi/http.h"
+
+/* The product whose gate is the longest prefix of path, or NULL. */
+static const struct core_product *
+gate_product(const struct core_config *cfg, const char *path, size_t plen)
+{
+	const struct core_product *best = NULL;
+	size_t		 i, n, bestlen = 0;
+
+	for (i = 0; i < cfg->nproducts; i++) {
+		n = strlen(cfg->products[i].gate);
+		if (n == 0 || n > plen || n <= bestlen ||
+		    strncmp(path, cfg->products[i].gate, n) != 0)
+			continue;
+		best = &cfg->products[i];
+		bestlen = n;
+	}
+	return best;
+}
+
+void
+http_gate(struct http_req *req, const char *uri)
+{
+	const struct core_config *cfg = &req->app->cfg;
+	const struct core_product *p;
+	struct db_sub	 s;
+	const char	*h;
+	int		 rc, renews;
+
+	if ((p = gate_product(cfg, uri, strcspn(uri, "?"))) == NULL) {
+		/* The web server asked about a path no product gates. */
+		http_fail(req, TALLY_E_NOTFOUND, "no product gates this path",
+		    NULL);
+		return;
+	}
+	h = http_param(req, "HTTP_AUTHORIZATION");
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+		http_fail(req, TALLY_E_UNAUTHORIZED, "a bearer token is "
+		    "required", NULL);
+		return;
+	}
+	for (h += 7; *h == ' '; h++)
+		continue;
+	rc = core_jwt_verify(req->app->keys, h, strlen(h), req->now,
+	    cfg->jwt_issuer, cfg->jwt_audience, &req->claims);
+	if (rc == TALLY_OK && !core_utf8_valid(req->claims.sub,
+	    strlen(req->claims.sub)))
+		rc = TALLY_E_UNAUTHORIZED;	/* it goes into a header */
+	if (rc != TALLY_OK) {
+		http_fail(req, rc, NULL, NULL);
+		return;
+	}
+	req->caller = CALLER_USER;
+	req->gate_product = p->id;
+	/* No cache: a pause or a reactivation counts from the next request. */
+	rc = db_sub_get_by_user(req->db, req->claims.sub, p->id, &s);
+	if (rc == TALLY_E_NOTFOUND) {
+		http_fail(req, TALLY_E_INACTIVE, NULL, NULL);
+		return;
+	}
+	if (rc != TALLY_OK) {
+		core_log("warn", "gate.db_unavailable", json_pack(
+		    "{s:s,s:s,s:b}", "req", req->id, "error", req->db->err,
+		    "fail_open", cfg->gate_fail_open));
+		if (cfg->gate_fail_open)
+			http_reply(req, 200, NULL);
+		else
+			http_fail(req, TALLY_E_UNAVAILABLE, NULL, NULL);
+		return;
+	}
+	renews = p->billing == CORE_BILLING_CREDITS;
+	if (!core_sub_entitled(core_sub_status_parse(s.status),
+	    (int)s.cancel_at_period_end, s.period_end, req->now, renews)) {
+		http_fail(req, TALLY_E_INACTIVE, NULL, NULL);
+		return;
+	}
+	http_reply(req, 200, NULL);
+}
