@@ -23,7 +23,7 @@ endif
 # Rules with no I/O: libcore.a, the only thing unit tests link.
 CORE_SRC = core/result.c core/money.c core/config.c core/jwt.c core/json.c \
 	   core/route.c core/timeutil.c core/idgen.c core/subscription.c \
-	   core/template.c
+	   core/template.c core/gift.c
 # Operations (core/op_*), database, outbound clients: libtally.a.
 OPS_SRC	 = $(wildcard core/op_*.c) core/log.c $(wildcard db/*.c) \
 	   $(wildcard net/*.c)

@@ -19,6 +19,7 @@ enum db_group {
 	DB_G_PURCHASE,
 	DB_G_SUB,
 	DB_G_OUTBOX,
+	DB_G_GIFT,
 	DB_G__MAX
 };
 

@@ -31,6 +31,15 @@ void	 h_entitlements(struct http_req *);
 void	 h_internal_sub_status(struct http_req *);
 void	 h_internal_charge_recurring(struct http_req *);
 
+/* h_gifts.c */
+void	 h_gift_create(struct http_req *);
+void	 h_gift_public(struct http_req *);
+void	 h_gifts_created(struct http_req *);
+void	 h_gifts_received(struct http_req *);
+void	 h_gift_redeem(struct http_req *);
+void	 h_gift_cancel(struct http_req *);
+void	 h_internal_redeem_pending(struct http_req *);
+
 /* h_admin.c */
 void	 h_admin_adjust(struct http_req *);
 void	 h_admin_audit(struct http_req *);

@@ -32,6 +32,15 @@ static const struct route routes[] = {
 	    BODY_JSON, h_subscription_change_interval },
 	{ "GET", "/entitlements", AUTH_USER, BODY_NONE, h_entitlements },
 
+	{ "POST", "/gifts", AUTH_USER, BODY_JSON, h_gift_create },
+	{ "GET", "/gifts/me/created", AUTH_USER, BODY_NONE, h_gifts_created },
+	{ "GET", "/gifts/me/received", AUTH_USER, BODY_NONE, h_gifts_received },
+	{ "GET", "/gifts/{code}", AUTH_NONE, BODY_NONE, h_gift_public },
+	{ "POST", "/gifts/{code}/redeem", AUTH_USER, BODY_NONE, h_gift_redeem },
+	{ "DELETE", "/gifts/{id}", AUTH_USER, BODY_NONE, h_gift_cancel },
+	{ "POST", "/internal/gifts/redeem-pending", AUTH_SERVICE, BODY_JSON,
+	    h_internal_redeem_pending },
+
 	{ "GET", "/internal/subscriptions/{product}/status/{user}",
 	    AUTH_SERVICE, BODY_NONE, h_internal_sub_status },
 	{ "POST", "/internal/subscriptions/charge-recurring", AUTH_SERVICE,

@@ -20,7 +20,7 @@
 static const struct sched_job jobs[] = {
 	{ "charge-recurring", job_charge_recurring },
 	{ "deliver-mail", job_deliver_mail },
-	{ "purge-idempotency", job_purge_idempotency },
+	{ "purge", job_purge },
 };
 
 #define NJOBS (sizeof(jobs) / sizeof(jobs[0]))

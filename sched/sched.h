@@ -28,6 +28,6 @@ struct sched_job {
 
 int	 job_charge_recurring(struct sched_ctx *, json_t *counts);
 int	 job_deliver_mail(struct sched_ctx *, json_t *counts);
-int	 job_purge_idempotency(struct sched_ctx *, json_t *counts);
+int	 job_purge(struct sched_ctx *, json_t *counts);
 
 #endif
