@@ -6,8 +6,8 @@
 
 struct tally_account {
 	int64_t	 id;
-	char	 user_id[256];
-	char	 email[321];	/* empty: none known */
+	char	 user_id[1021];	/* 255 characters of UTF-8 */
+	char	 email[1281];	/* 320 characters; empty: none known */
 	char	 locale[16];	/* empty: none known */
 	int64_t	 balance;
 	int64_t	 created_at;

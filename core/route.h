@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 #define CORE_ROUTE_CAPS		4
-#define CORE_ROUTE_CAPLEN	256
+#define CORE_ROUTE_CAPLEN	1024
 
 struct core_route_caps {
 	size_t	 n;

@@ -75,9 +75,9 @@ db_close(struct db *db)
 
 	for (g = 0; g < DB_G__MAX; g++)
 		for (i = 0; i < DB_GROUP_STMTS; i++)
-			if (db->cache[g][i] != NULL) {
-				mysql_stmt_close(db->cache[g][i]);
-				db->cache[g][i] = NULL;
+			if (db->cache[g][i].st != NULL) {
+				mysql_stmt_close(db->cache[g][i].st);
+				db->cache[g][i].st = NULL;
 			}
 	if (db->conn != NULL)
 		mysql_close(db->conn);
@@ -170,54 +170,56 @@ db_classify(struct db *db, unsigned int no, const char *msg)
 	}
 }
 
-MYSQL_STMT *
+struct db_stmt *
 db_stmt(struct db *db, enum db_group g, int idx, const char *sql)
 {
-	MYSQL_STMT	*st;
-
-	if (idx < 0 || idx >= DB_GROUP_STMTS) {
-		snprintf(db->err, sizeof(db->err), "statement index %d", idx);
+	if (idx < 0 || idx >= DB_GROUP_STMTS || (int)g < 0 || g >= DB_G__MAX)
 		return NULL;
-	}
-	if (db->dead && db->in_tx)
-		return NULL;
-	if (db_connect(db) != TALLY_OK)
-		return NULL;
-	if ((st = db->cache[g][idx]) != NULL)
-		return st;
-	if ((st = mysql_stmt_init(db->conn)) == NULL)
-		return NULL;
-	if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
-		db_classify(db, mysql_stmt_errno(st), mysql_stmt_error(st));
-		mysql_stmt_close(st);
-		return NULL;
-	}
-	db->cache[g][idx] = st;
-	return st;
+	/* Prepared lazily by db_exec, on whichever connection is current. */
+	db->cache[g][idx].sql = sql;
+	return &db->cache[g][idx];
 }
 
-int
-db_exec(struct db *db, MYSQL_STMT *st, const char *fmt, ...)
+static int
+prepare(struct db *db, struct db_stmt *s)
+{
+	MYSQL_STMT	*st;
+	int		 rc;
+
+	if (s->st != NULL && !db->dead)
+		return TALLY_OK;
+	if (db->dead && db->in_tx)
+		return TALLY_E_UNAVAILABLE;
+	if ((rc = db_connect(db)) != TALLY_OK)
+		return rc;
+	if ((st = mysql_stmt_init(db->conn)) == NULL)
+		return TALLY_E_NOMEM;
+	if (mysql_stmt_prepare(st, s->sql, strlen(s->sql)) != 0) {
+		rc = db_classify(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+		mysql_stmt_close(st);
+		return rc == TALLY_OK ? TALLY_E_INTERNAL : rc;
+	}
+	s->st = st;
+	return TALLY_OK;
+}
+
+static int
+exec_once(struct db *db, MYSQL_STMT *st, const char *fmt, va_list ap)
 {
 	MYSQL_BIND	 b[DB_MAX_PARAMS];
 	int64_t		 ints[DB_MAX_PARAMS];
 	my_bool		 nulls[DB_MAX_PARAMS];
 	unsigned long	 lens[DB_MAX_PARAMS];
-	va_list		 ap;
 	size_t		 i, n = strlen(fmt);
-	const char	*s;
+	const char	*str;
 	int		 rc;
 
-	if (st == NULL)
-		return db->dead || db->conn == NULL ? TALLY_E_UNAVAILABLE :
-		    TALLY_E_INTERNAL;
 	if (n > DB_MAX_PARAMS || n != mysql_stmt_param_count(st)) {
 		snprintf(db->err, sizeof(db->err), "bind: %zu params for %lu",
 		    n, mysql_stmt_param_count(st));
 		return TALLY_E_INTERNAL;
 	}
 	memset(b, 0, sizeof(b));
-	va_start(ap, fmt);
 	for (i = 0; i < n; i++) {
 		nulls[i] = 0;
 		b[i].is_null = &nulls[i];
@@ -228,14 +230,14 @@ db_exec(struct db *db, MYSQL_STMT *st, const char *fmt, ...)
 			b[i].buffer = &ints[i];
 			break;
 		case 's':
-			s = va_arg(ap, const char *);
+			str = va_arg(ap, const char *);
 			b[i].buffer_type = MYSQL_TYPE_STRING;
-			if (s == NULL) {
+			if (str == NULL) {
 				nulls[i] = 1;
 				break;
 			}
-			lens[i] = strlen(s);
-			b[i].buffer = (void *)(uintptr_t)s;
+			lens[i] = strlen(str);
+			b[i].buffer = (void *)(uintptr_t)str;
 			b[i].buffer_length = lens[i];
 			b[i].length = &lens[i];
 			break;
@@ -248,13 +250,11 @@ db_exec(struct db *db, MYSQL_STMT *st, const char *fmt, ...)
 			b[i].length = &lens[i];
 			break;
 		default:
-			va_end(ap);
 			snprintf(db->err, sizeof(db->err), "bind: format %c",
 			    fmt[i]);
 			return TALLY_E_INTERNAL;
 		}
 	}
-	va_end(ap);
 	if (n > 0 && mysql_stmt_bind_param(st, b) != 0)
 		return db_classify(db, mysql_stmt_errno(st),
 		    mysql_stmt_error(st));
@@ -270,8 +270,34 @@ db_exec(struct db *db, MYSQL_STMT *st, const char *fmt, ...)
 }
 
 int
-db_fetch(struct db *db, MYSQL_STMT *st, const char *fmt, ...)
+db_exec(struct db *db, struct db_stmt *s, const char *fmt, ...)
 {
+	va_list	 ap;
+	int	 rc, attempt;
+
+	if (s == NULL)
+		return TALLY_E_INTERNAL;
+	for (attempt = 0; ; attempt++) {
+		if ((rc = prepare(db, s)) == TALLY_OK) {
+			va_start(ap, fmt);
+			rc = exec_once(db, s->st, fmt, ap);
+			va_end(ap);
+		}
+		/*
+		 * Outside a transaction, a connection the server dropped
+		 * (idle timeout, restart, KILL) is replaced once.  Inside
+		 * one, the whole transaction failed: db_tx decides.
+		 */
+		if (rc != TALLY_E_UNAVAILABLE || db->in_tx || attempt == 1 ||
+		    db->conn == NULL)
+			return rc;
+	}
+}
+
+int
+db_fetch(struct db *db, struct db_stmt *s, const char *fmt, ...)
+{
+	MYSQL_STMT	*st = s != NULL ? s->st : NULL;
 	MYSQL_BIND	 b[DB_MAX_COLS];
 	my_bool		 nulls[DB_MAX_COLS], errs[DB_MAX_COLS];
 	unsigned long	 lens[DB_MAX_COLS];
@@ -282,6 +308,8 @@ db_fetch(struct db *db, MYSQL_STMT *st, const char *fmt, ...)
 	size_t		 i, n = strlen(fmt);
 	int		 rc;
 
+	if (st == NULL)
+		return TALLY_E_INTERNAL;
 	if (n > DB_MAX_COLS || n != mysql_stmt_field_count(st)) {
 		snprintf(db->err, sizeof(db->err), "fetch: %zu outputs for %u",
 		    n, mysql_stmt_field_count(st));
@@ -345,7 +373,7 @@ db_fetch(struct db *db, MYSQL_STMT *st, const char *fmt, ...)
 		if (lens[i] >= caps[i]) {
 			snprintf(db->err, sizeof(db->err),
 			    "column %zu truncated", i);
-			return TALLY_E_TOOBIG;
+			return TALLY_E_INTERNAL;
 		}
 		((char *)bufs[i])[lens[i]] = '\0';
 	}
@@ -353,22 +381,22 @@ db_fetch(struct db *db, MYSQL_STMT *st, const char *fmt, ...)
 }
 
 void
-db_done(MYSQL_STMT *st)
+db_done(struct db_stmt *s)
 {
-	if (st != NULL)
-		mysql_stmt_free_result(st);
+	if (s != NULL && s->st != NULL)
+		mysql_stmt_free_result(s->st);
 }
 
 uint64_t
-db_affected(MYSQL_STMT *st)
+db_affected(struct db_stmt *s)
 {
-	return (uint64_t)mysql_stmt_affected_rows(st);
+	return (uint64_t)mysql_stmt_affected_rows(s->st);
 }
 
 int64_t
-db_insert_id(MYSQL_STMT *st)
+db_insert_id(struct db_stmt *s)
 {
-	return (int64_t)mysql_stmt_insert_id(st);
+	return (int64_t)mysql_stmt_insert_id(s->st);
 }
 
 /* A constant control statement: no values, so the plain text protocol. */
@@ -416,6 +444,12 @@ db_tx(struct db *db, db_tx_fn fn, void *arg)
 			return rc;
 		db->in_tx = 1;
 		rc = fn(db, arg);
+		if (rc == TALLY_E_UNAVAILABLE && db->dead && attempt == 0) {
+			/* The server dropped the connection before COMMIT, so
+			 * it rolled the transaction back: run it again. */
+			db->in_tx = 0;
+			continue;
+		}
 		if (rc == TALLY_OK) {
 			if (mysql_commit(db->conn) == 0) {
 				db->in_tx = 0;
@@ -439,7 +473,7 @@ db_tx(struct db *db, db_tx_fn fn, void *arg)
 int
 db_ping(struct db *db)
 {
-	MYSQL_STMT	*st;
+	struct db_stmt	*st;
 	int64_t		 one;
 	int		 rc;
 
@@ -454,7 +488,7 @@ db_ping(struct db *db)
 int
 db_lock_try(struct db *db, const char *name)
 {
-	MYSQL_STMT	*st;
+	struct db_stmt	*st;
 	int64_t		 got = 0;
 	int		 rc;
 
@@ -471,7 +505,7 @@ db_lock_try(struct db *db, const char *name)
 void
 db_unlock(struct db *db, const char *name)
 {
-	MYSQL_STMT	*st;
+	struct db_stmt	*st;
 	int64_t		 r;
 
 	st = db_stmt(db, DB_G_CTL, CTL_UNLOCK, ctl_sqls[CTL_UNLOCK]);

@@ -25,12 +25,21 @@ enum db_group {
 
 #define DB_GROUP_STMTS	32
 
+/*
+ * A prepared statement that survives reconnects: st is re-prepared on the
+ * new connection, so callers keep their pointer.
+ */
+struct db_stmt {
+	MYSQL_STMT	*st;
+	const char	*sql;
+};
+
 struct db {
 	const struct core_config *cfg;
 	MYSQL		*conn;
 	int		 dead;		/* reconnect before the next use */
 	int		 in_tx;
-	MYSQL_STMT	*cache[DB_G__MAX][DB_GROUP_STMTS];
+	struct db_stmt	 cache[DB_G__MAX][DB_GROUP_STMTS];
 	char		 err[256];	/* last server error, for logs */
 };
 
@@ -53,10 +62,14 @@ int	 db_connect(struct db *);
  * use on this connection.  NULL when the database is unavailable (then
  * db->err says why).
  */
-MYSQL_STMT *db_stmt(struct db *, enum db_group g, int idx, const char *sql);
+struct db_stmt *db_stmt(struct db *, enum db_group g, int idx,
+	    const char *sql);
 
 /*
- * Bind parameters and execute.  fmt has one letter per parameter:
+ * Bind parameters and execute.  Outside a transaction a statement that
+ * finds the connection gone (server restart, idle timeout, KILL) is run
+ * once more on a fresh connection; statements run outside transactions
+ * are reads or idempotent writes.  fmt has one letter per parameter:
  *   'i' int64_t; 's' const char * (NULL binds SQL NULL);
  *   'b' const void *, size_t (binary).
  * A statement with a result set has its rows buffered; read them with
@@ -64,7 +77,7 @@ MYSQL_STMT *db_stmt(struct db *, enum db_group g, int idx, const char *sql);
  * (1062), TALLY_E_RETRY (deadlock 1213, lock wait 1205),
  * TALLY_E_UNAVAILABLE (the server went away) or TALLY_E_INTERNAL.
  */
-int	 db_exec(struct db *, MYSQL_STMT *, const char *fmt, ...);
+int	 db_exec(struct db *, struct db_stmt *, const char *fmt, ...);
 
 /*
  * Fetch the next row into the outputs described by fmt:
@@ -72,13 +85,13 @@ int	 db_exec(struct db *, MYSQL_STMT *, const char *fmt, ...);
  *   's' char *buf, size_t cap (NULL reads as "");
  *   'S' char *buf, size_t cap, int *isnull.
  * Returns TALLY_OK (a row), TALLY_E_NOTFOUND (no more rows),
- * TALLY_E_TOOBIG (a string did not fit) or TALLY_E_INTERNAL.
+ * or TALLY_E_INTERNAL (also when a string did not fit: a bug).
  */
-int	 db_fetch(struct db *, MYSQL_STMT *, const char *fmt, ...);
+int	 db_fetch(struct db *, struct db_stmt *, const char *fmt, ...);
 /* Release the buffered result of the last db_exec(). */
-void	 db_done(MYSQL_STMT *);
-uint64_t db_affected(MYSQL_STMT *);
-int64_t	 db_insert_id(MYSQL_STMT *);
+void	 db_done(struct db_stmt *);
+uint64_t db_affected(struct db_stmt *);
+int64_t	 db_insert_id(struct db_stmt *);
 
 typedef int (*db_tx_fn)(struct db *, void *arg);
 

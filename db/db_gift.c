@@ -62,14 +62,14 @@ static const char *const sqls[G__MAX] = {
 	    " LIMIT 10000",
 };
 
-static MYSQL_STMT *
+static struct db_stmt *
 stmt(struct db *db, enum gift_sql id)
 {
 	return db_stmt(db, DB_G_GIFT, id, sqls[id]);
 }
 
 static int
-fetch(struct db *db, MYSQL_STMT *st, struct db_gift *g)
+fetch(struct db *db, struct db_stmt *st, struct db_gift *g)
 {
 	int	 rc, notarget = 0, nomsg = 0;
 
@@ -85,7 +85,7 @@ fetch(struct db *db, MYSQL_STMT *st, struct db_gift *g)
 }
 
 static int
-one(struct db *db, MYSQL_STMT *st, struct db_gift *g)
+one(struct db *db, struct db_stmt *st, struct db_gift *g)
 {
 	int	 rc = fetch(db, st, g);
 
@@ -94,7 +94,7 @@ one(struct db *db, MYSQL_STMT *st, struct db_gift *g)
 }
 
 static int
-many(struct db *db, MYSQL_STMT *st, size_t max, struct db_gift *gs,
+many(struct db *db, struct db_stmt *st, size_t max, struct db_gift *gs,
     size_t *n)
 {
 	int	 rc = TALLY_OK;
@@ -109,7 +109,7 @@ many(struct db *db, MYSQL_STMT *st, size_t max, struct db_gift *gs,
 int
 db_gift_insert(struct db *db, struct db_gift *g, int64_t now)
 {
-	MYSQL_STMT	*st = stmt(db, G_INSERT);
+	struct db_stmt	*st = stmt(db, G_INSERT);
 	int		 rc;
 
 	rc = db_exec(db, st, "siisssi", g->code, g->creator_account_id,
@@ -127,7 +127,7 @@ int
 db_gift_get_by_code(struct db *db, const char *code, int lock,
     struct db_gift *g)
 {
-	MYSQL_STMT	*st = stmt(db, lock ? G_BY_CODE_LOCK : G_BY_CODE);
+	struct db_stmt	*st = stmt(db, lock ? G_BY_CODE_LOCK : G_BY_CODE);
 	int		 rc;
 
 	if ((rc = db_exec(db, st, "s", code)) != TALLY_OK)
@@ -138,7 +138,7 @@ db_gift_get_by_code(struct db *db, const char *code, int lock,
 int
 db_gift_lock_by_id(struct db *db, int64_t id, struct db_gift *g)
 {
-	MYSQL_STMT	*st = stmt(db, G_BY_ID_LOCK);
+	struct db_stmt	*st = stmt(db, G_BY_ID_LOCK);
 	int		 rc;
 
 	if ((rc = db_exec(db, st, "i", id)) != TALLY_OK)
@@ -158,7 +158,7 @@ int
 db_gift_list_created(struct db *db, int64_t account_id, size_t max,
     struct db_gift *gs, size_t *n)
 {
-	MYSQL_STMT	*st = stmt(db, G_LIST_CREATED);
+	struct db_stmt	*st = stmt(db, G_LIST_CREATED);
 	int		 rc;
 
 	*n = 0;
@@ -171,7 +171,7 @@ int
 db_gift_list_received(struct db *db, int64_t account_id, size_t max,
     struct db_gift *gs, size_t *n)
 {
-	MYSQL_STMT	*st = stmt(db, G_LIST_RECEIVED);
+	struct db_stmt	*st = stmt(db, G_LIST_RECEIVED);
 	int		 rc;
 
 	*n = 0;
@@ -184,7 +184,7 @@ int
 db_gift_lock_pending_for(struct db *db, const char *email, size_t max,
     struct db_gift *gs, size_t *n)
 {
-	MYSQL_STMT	*st = stmt(db, G_PENDING_FOR);
+	struct db_stmt	*st = stmt(db, G_PENDING_FOR);
 	int		 rc;
 
 	*n = 0;
@@ -203,7 +203,7 @@ int
 db_gift_failures(struct db *db, int64_t account_id, int64_t since,
     int64_t *count, int64_t *oldest)
 {
-	MYSQL_STMT	*st = stmt(db, G_FAIL_COUNT);
+	struct db_stmt	*st = stmt(db, G_FAIL_COUNT);
 	int		 rc;
 
 	if ((rc = db_exec(db, st, "ii", account_id, since)) != TALLY_OK)
@@ -216,7 +216,7 @@ db_gift_failures(struct db *db, int64_t account_id, int64_t since,
 int
 db_gift_failures_purge(struct db *db, int64_t before, uint64_t *n)
 {
-	MYSQL_STMT	*st = stmt(db, G_FAIL_PURGE);
+	struct db_stmt	*st = stmt(db, G_FAIL_PURGE);
 	int		 rc;
 
 	*n = 0;

@@ -68,7 +68,7 @@ int
 db_idem_get(struct db *db, const char *caller, const char *key,
     struct db_idem *out)
 {
-	MYSQL_STMT	*st = db_stmt(db, DB_G_IDEM, IDEM_GET,
+	struct db_stmt	*st = db_stmt(db, DB_G_IDEM, IDEM_GET,
 	    idem_sqls[IDEM_GET]);
 	int		 rc;
 
@@ -104,7 +104,7 @@ db_idem_put(struct db *db, const char *caller, const char *key,
 int
 db_idem_purge(struct db *db, int64_t cutoff, int64_t limit, uint64_t *n)
 {
-	MYSQL_STMT	*st = db_stmt(db, DB_G_IDEM, IDEM_PURGE,
+	struct db_stmt	*st = db_stmt(db, DB_G_IDEM, IDEM_PURGE,
 	    idem_sqls[IDEM_PURGE]);
 	int		 rc;
 
@@ -133,7 +133,7 @@ db_audit_insert(struct db *db, const char *actor, const char *action,
 int
 db_audit_list(struct db *db, size_t max, struct db_audit *rows, size_t *n)
 {
-	MYSQL_STMT	*st = db_stmt(db, DB_G_AUDIT, AUDIT_LIST,
+	struct db_stmt	*st = db_stmt(db, DB_G_AUDIT, AUDIT_LIST,
 	    audit_sqls[AUDIT_LIST]);
 	struct db_audit	*r;
 	int		 rc;
@@ -155,7 +155,7 @@ db_audit_list(struct db *db, size_t max, struct db_audit *rows, size_t *n)
 }
 
 static int
-fetch_purchase(struct db *db, MYSQL_STMT *st, struct tally_purchase *p)
+fetch_purchase(struct db *db, struct db_stmt *st, struct tally_purchase *p)
 {
 	memset(p, 0, sizeof(*p));
 	return db_fetch(db, st, "isiisssii", &p->id, p->package,
@@ -168,7 +168,7 @@ int
 db_purchase_get(struct db *db, int64_t account_id, int64_t id,
     struct tally_purchase *p)
 {
-	MYSQL_STMT	*st = db_stmt(db, DB_G_PURCHASE, PURCHASE_GET,
+	struct db_stmt	*st = db_stmt(db, DB_G_PURCHASE, PURCHASE_GET,
 	    purchase_sqls[PURCHASE_GET]);
 	int		 rc;
 
@@ -183,7 +183,7 @@ int
 db_purchase_list(struct db *db, int64_t account_id, size_t max,
     struct tally_purchase *ps, size_t *n)
 {
-	MYSQL_STMT	*st = db_stmt(db, DB_G_PURCHASE, PURCHASE_LIST,
+	struct db_stmt	*st = db_stmt(db, DB_G_PURCHASE, PURCHASE_LIST,
 	    purchase_sqls[PURCHASE_LIST]);
 	int		 rc;
 

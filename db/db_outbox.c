@@ -32,7 +32,7 @@ static const char *const sqls[OUT__MAX] = {
 	    "WHERE id = ?",
 };
 
-static MYSQL_STMT *
+static struct db_stmt *
 stmt(struct db *db, enum outbox_sql id)
 {
 	return db_stmt(db, DB_G_OUTBOX, id, sqls[id]);
@@ -53,7 +53,7 @@ db_outbox_insert(struct db *db, const char *dedupe_key, const char *template,
 int
 db_outbox_claim(struct db *db, int64_t now, struct db_mail *m)
 {
-	MYSQL_STMT	*st = stmt(db, OUT_CLAIM);
+	struct db_stmt	*st = stmt(db, OUT_CLAIM);
 	int		 rc;
 
 	memset(m, 0, sizeof(*m));

@@ -66,14 +66,14 @@ static const char *const sqls[SUB__MAX] = {
 	    " ORDER BY s.next_charge_at, s.id LIMIT ? FOR UPDATE SKIP LOCKED",
 };
 
-static MYSQL_STMT *
+static struct db_stmt *
 stmt(struct db *db, enum sub_sql id)
 {
 	return db_stmt(db, DB_G_SUB, id, sqls[id]);
 }
 
 static int
-fetch(struct db *db, MYSQL_STMT *st, struct db_sub *s)
+fetch(struct db *db, struct db_stmt *st, struct db_sub *s)
 {
 	memset(s, 0, sizeof(*s));
 	return db_fetch(db, st, "iisssiiiiiii", &s->id, &s->account_id,
@@ -84,7 +84,7 @@ fetch(struct db *db, MYSQL_STMT *st, struct db_sub *s)
 }
 
 static int
-fetch_one(struct db *db, MYSQL_STMT *st, struct db_sub *s)
+fetch_one(struct db *db, struct db_stmt *st, struct db_sub *s)
 {
 	int	 rc = fetch(db, st, s);
 
@@ -93,7 +93,7 @@ fetch_one(struct db *db, MYSQL_STMT *st, struct db_sub *s)
 }
 
 static int
-fetch_many(struct db *db, MYSQL_STMT *st, size_t max, struct db_sub *subs,
+fetch_many(struct db *db, struct db_stmt *st, size_t max, struct db_sub *subs,
     size_t *n)
 {
 	int	 rc = TALLY_OK;
@@ -109,7 +109,7 @@ int
 db_sub_get(struct db *db, int64_t account_id, const char *product, int lock,
     struct db_sub *s)
 {
-	MYSQL_STMT	*st = stmt(db, lock ? SUB_GET_LOCK : SUB_GET);
+	struct db_stmt	*st = stmt(db, lock ? SUB_GET_LOCK : SUB_GET);
 	int		 rc;
 
 	if ((rc = db_exec(db, st, "is", account_id, product)) != TALLY_OK)
@@ -121,7 +121,7 @@ int
 db_sub_list(struct db *db, int64_t account_id, size_t max,
     struct db_sub *subs, size_t *n)
 {
-	MYSQL_STMT	*st = stmt(db, SUB_LIST);
+	struct db_stmt	*st = stmt(db, SUB_LIST);
 	int		 rc;
 
 	*n = 0;
@@ -134,7 +134,7 @@ int
 db_sub_get_by_user(struct db *db, const char *user_id, const char *product,
     struct db_sub *s)
 {
-	MYSQL_STMT	*st = stmt(db, SUB_GET_BY_USER);
+	struct db_stmt	*st = stmt(db, SUB_GET_BY_USER);
 	int		 rc;
 
 	if ((rc = db_exec(db, st, "ss", user_id, product)) != TALLY_OK)
@@ -145,7 +145,7 @@ db_sub_get_by_user(struct db *db, const char *user_id, const char *product,
 int
 db_sub_insert(struct db *db, struct db_sub *s, int64_t now)
 {
-	MYSQL_STMT	*st = stmt(db, SUB_INSERT);
+	struct db_stmt	*st = stmt(db, SUB_INSERT);
 	int		 rc;
 
 	rc = db_exec(db, st, "isssiiiiiiiii", s->account_id, s->product,
@@ -170,7 +170,7 @@ int
 db_sub_claim_due(struct db *db, int64_t now, size_t max,
     struct db_sub *subs, size_t *n)
 {
-	MYSQL_STMT	*st = stmt(db, SUB_CLAIM_DUE);
+	struct db_stmt	*st = stmt(db, SUB_CLAIM_DUE);
 	int		 rc;
 
 	*n = 0;

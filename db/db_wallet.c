@@ -61,7 +61,7 @@ static const char *const sqls[W__MAX] = {
 	    "ORDER BY id DESC LIMIT ?",
 };
 
-static MYSQL_STMT *
+static struct db_stmt *
 stmt(struct db *db, enum wallet_sql id)
 {
 	return db_stmt(db, DB_G_WALLET, id, sqls[id]);
@@ -70,7 +70,7 @@ stmt(struct db *db, enum wallet_sql id)
 int
 db_account_get(struct db *db, const char *user_id, struct tally_account *a)
 {
-	MYSQL_STMT	*st = stmt(db, W_ACCOUNT_GET);
+	struct db_stmt	*st = stmt(db, W_ACCOUNT_GET);
 	int		 rc;
 
 	memset(a, 0, sizeof(*a));
@@ -87,7 +87,7 @@ db_account_get(struct db *db, const char *user_id, struct tally_account *a)
 int
 db_account_get_by_id(struct db *db, int64_t id, struct tally_account *a)
 {
-	MYSQL_STMT	*st = stmt(db, W_ACCOUNT_BY_ID);
+	struct db_stmt	*st = stmt(db, W_ACCOUNT_BY_ID);
 	int		 rc;
 
 	memset(a, 0, sizeof(*a));
@@ -120,7 +120,7 @@ db_account_set_profile(struct db *db, int64_t id, const char *email,
 int
 db_account_lock(struct db *db, int64_t id, int64_t *balance)
 {
-	MYSQL_STMT	*st = stmt(db, W_ACCOUNT_LOCK);
+	struct db_stmt	*st = stmt(db, W_ACCOUNT_LOCK);
 	int		 rc;
 
 	if ((rc = db_exec(db, st, "i", id)) != TALLY_OK)
@@ -133,7 +133,7 @@ db_account_lock(struct db *db, int64_t id, int64_t *balance)
 int
 db_account_mark_signup(struct db *db, int64_t id)
 {
-	MYSQL_STMT	*st = stmt(db, W_ACCOUNT_SIGNUP);
+	struct db_stmt	*st = stmt(db, W_ACCOUNT_SIGNUP);
 	int		 rc;
 
 	if ((rc = db_exec(db, st, "i", id)) != TALLY_OK)
@@ -142,7 +142,7 @@ db_account_mark_signup(struct db *db, int64_t id)
 }
 
 static int
-fetch_tx(struct db *db, MYSQL_STMT *st, struct tally_tx *tx)
+fetch_tx(struct db *db, struct db_stmt *st, struct tally_tx *tx)
 {
 	int	 rc, nop = 0, ndesc = 0;
 
@@ -161,7 +161,7 @@ db_ledger_apply(struct db *db, int64_t account_id, const char *kind,
     int64_t amount, const char *operation, const char *description,
     const char *effect_key, int64_t now, struct tally_tx *tx)
 {
-	MYSQL_STMT	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
 	st = stmt(db, W_BALANCE_ADD);
@@ -183,7 +183,7 @@ int
 db_ledger_get(struct db *db, int64_t account_id, int64_t id,
     struct tally_tx *tx)
 {
-	MYSQL_STMT	*st = stmt(db, W_LEDGER_GET);
+	struct db_stmt	*st = stmt(db, W_LEDGER_GET);
 	int		 rc;
 
 	if ((rc = db_exec(db, st, "ii", id, account_id)) != TALLY_OK)
@@ -197,7 +197,7 @@ int
 db_ledger_list(struct db *db, int64_t account_id, int64_t before,
     size_t max, struct tally_tx *txs, size_t *n)
 {
-	MYSQL_STMT	*st = stmt(db, W_LEDGER_LIST);
+	struct db_stmt	*st = stmt(db, W_LEDGER_LIST);
 	int		 rc;
 
 	*n = 0;

@@ -175,7 +175,7 @@ db_migrate(const struct core_config *cfg, const char *dir,
 	}
 	/* The name was checked above to be a plain identifier. */
 	snprintf(create, sizeof(create), "CREATE DATABASE IF NOT EXISTS `%s` "
-	    "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", cfg->db_name);
+	    "CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin", cfg->db_name);
 	if ((rc = run_text(c, create, "create database", err, errsz)) != 0)
 		goto out;
 	if (mysql_select_db(c, cfg->db_name) != 0) {

@@ -311,17 +311,22 @@ init_tx(struct http_req *req, void *arg)
 {
 	struct init	*in = arg;
 	struct tally_tx	 tx;
+	int64_t		 balance;
 	int		 rc, granted;
 
 	rc = op_credits_init_tx(req->db, &req->app->cfg, in->account.id,
 	    req->now, &granted, &tx);
 	if (rc != TALLY_OK)
 		return rc;
+	/* The balance as of this transaction, not as read before it. */
+	if ((rc = db_account_lock(req->db, in->account.id, &balance)) !=
+	    TALLY_OK)
+		return rc;
 	http_reply(req, 200, json_pack("{s:s,s:o,s:I,s:s,s:b,s:o}",
 	    "user_id", in->account.user_id, "email",
 	    in->account.email[0] ? json_string(in->account.email) :
-	    json_null(), "balance", (json_int_t)(granted ? tx.balance_after :
-	    in->account.balance), "currency", req->app->cfg.currency,
+	    json_null(), "balance", (json_int_t)balance, "currency",
+	    req->app->cfg.currency,
 	    "signup_credits_granted", granted, "created_at",
 	    http_time(in->account.created_at)));
 	return TALLY_OK;

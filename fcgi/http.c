@@ -260,9 +260,16 @@ authenticate(struct http_req *req, enum route_auth auth)
 		req->caller = CALLER_ADMIN;
 		snprintf(req->caller_id, sizeof(req->caller_id), "admin");
 		actor = http_param(req, "HTTP_X_ACTOR");
-		if (actor != NULL && core_utf8_valid(actor, strlen(actor)) &&
-		    strlen(actor) < sizeof(req->actor))
-			snprintf(req->actor, sizeof(req->actor), "%s", actor);
+		if (actor == NULL || *actor == '\0')
+			return TALLY_OK;
+		if (!core_utf8_valid(actor, strlen(actor)) ||
+		    core_utf8_chars(actor) > LIMIT_ACTOR ||
+		    strlen(actor) >= sizeof(req->actor)) {
+			req->err_message = "X-Actor must be 1 to 100 characters";
+			req->err_field = "X-Actor";
+			return TALLY_E_INVALID;
+		}
+		snprintf(req->actor, sizeof(req->actor), "%s", actor);
 		return TALLY_OK;
 	}
 	return TALLY_E_INTERNAL;
@@ -415,7 +422,9 @@ send_response(struct http_req *req)
 		header(head, sizeof(head), "Idempotent-Replayed: true\r\n");
 	if (req->origin != NULL)
 		header(head, sizeof(head), "Access-Control-Allow-Origin: %s\r\n"
-		    "Vary: Origin\r\n", req->origin);
+		    "Access-Control-Expose-Headers: X-Request-Id, "
+		    "Idempotent-Replayed, Retry-After\r\nVary: Origin\r\n",
+		    req->origin);
 	if (req->origin != NULL && req->preflight)
 		header(head, sizeof(head), "Access-Control-Allow-Methods: GET, "
 		    "POST, PUT, DELETE, OPTIONS\r\nAccess-Control-Allow-Headers: "
@@ -444,7 +453,7 @@ log_request(struct http_req *req, const char *method, const char *uri)
 	struct timespec	 t1;
 	json_t		*f;
 	int64_t		 us;
-	char		 user[420];
+	char		 user[1100];
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	us = (int64_t)(t1.tv_sec - req->t0.tv_sec) * 1000000 +
@@ -506,7 +515,7 @@ dispatch(struct http_req *req, const char *uri)
 		return;
 	}
 	if ((rc = authenticate(req, rt->auth)) != TALLY_OK) {
-		http_fail(req, rc, NULL, NULL);
+		http_fail(req, rc, req->err_message, req->err_field);
 		return;
 	}
 	if (rt->body != BODY_NONE) {

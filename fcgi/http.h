@@ -48,7 +48,7 @@ struct http_req {
 	enum http_caller	 caller;
 	struct core_jwt_claims	 claims;
 	struct tally_account	 account;	/* CALLER_USER */
-	char			 caller_id[300]; /* idempotency scope */
+	char			 caller_id[1030]; /* idempotency scope */
 	char			 actor[404];	/* CALLER_ADMIN: X-Actor */
 	/* The response. */
 	int			 status;

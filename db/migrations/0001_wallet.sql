@@ -13,7 +13,7 @@ CREATE TABLE accounts (
   UNIQUE KEY uk_accounts_user (user_id),
   KEY k_accounts_email (email),
   CONSTRAINT ck_accounts_balance CHECK (balance >= 0)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 
 -- Every balance change is one row here, written in the same transaction.
 -- effect_key is the natural key of the effect that caused it ("refund:42",
@@ -36,7 +36,7 @@ CREATE TABLE ledger (
     'gift_sent', 'gift_received', 'gift_refund', 'subscription',
     'invoice_payment', 'adjustment', 'grant')),
   CONSTRAINT ck_ledger_balance CHECK (balance_after >= 0)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 
 -- Stored responses of POSTs sent with Idempotency-Key, for 24 hours.
 CREATE TABLE idempotency_keys (
@@ -48,7 +48,7 @@ CREATE TABLE idempotency_keys (
   created_at    DATETIME      NOT NULL,
   PRIMARY KEY (caller, idem_key),
   KEY k_idempotency_created (created_at)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 
 CREATE TABLE audit_log (
   id          BIGINT        NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -58,7 +58,7 @@ CREATE TABLE audit_log (
   details     TEXT          NOT NULL,
   created_at  DATETIME      NOT NULL,
   KEY k_audit_created (created_at)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 
 -- Credit package purchases (card and Lightning providers fill them in).
 CREATE TABLE purchases (
@@ -78,4 +78,4 @@ CREATE TABLE purchases (
   CONSTRAINT fk_purchases_account FOREIGN KEY (account_id) REFERENCES accounts (id),
   CONSTRAINT ck_purchases_status CHECK (status IN ('pending', 'succeeded',
     'failed', 'expired'))
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;

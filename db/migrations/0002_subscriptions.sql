@@ -26,7 +26,7 @@ CREATE TABLE subscriptions (
     'canceled', 'expired', 'pending_activation')),
   CONSTRAINT ck_subscriptions_interval CHECK (billing_interval IN ('monthly',
     'quarterly', 'yearly'))
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 
 -- Emails, written in the same transaction as the change they announce and
 -- delivered by the scheduler.  dedupe_key names the notice (kind, object,
@@ -47,4 +47,4 @@ CREATE TABLE outbox (
   UNIQUE KEY uk_outbox_dedupe (dedupe_key),
   KEY k_outbox_due (status, next_attempt_at),
   CONSTRAINT ck_outbox_status CHECK (status IN ('pending', 'sent', 'failed'))
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;

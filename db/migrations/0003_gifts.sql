@@ -23,7 +23,7 @@ CREATE TABLE gifts (
   CONSTRAINT ck_gifts_credits CHECK (credits > 0),
   CONSTRAINT ck_gifts_type CHECK (type IN ('simple', 'personalized')),
   CONSTRAINT ck_gifts_status CHECK (status IN ('active', 'redeemed', 'canceled'))
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 
 CREATE TABLE gift_redeem_failures (
   id          BIGINT    NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -31,4 +31,4 @@ CREATE TABLE gift_redeem_failures (
   failed_at   DATETIME  NOT NULL,
   KEY k_gift_failures_account (account_id, failed_at),
   KEY k_gift_failures_time (failed_at)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;

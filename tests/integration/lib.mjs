@@ -72,3 +72,298 @@ export function ledgerMatches(user) {
 export function devStack(cmd, env = {}) {
   return execFileSync(`${ROOT}/deploy/tally-dev`, [cmd], { env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
+
+// --- added for the credit-wallet suites -----------------------------------
+
+// A SQL string literal for s (for sql() in tests only).
+export function sqlStr(s) {
+  return `'${String(s).replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}
+
+// The stored balance of a user's account, or null when there is no account.
+export function dbBalance(user) {
+  const rows = sql(`SELECT balance FROM accounts WHERE user_id = ${sqlStr(user)}`);
+  return rows.length === 0 ? null : Number(rows[0][0]);
+}
+
+// Ledger rows of a user's account (optionally of one kind).
+export function ledgerCount(user, kind) {
+  const rows = sql(`SELECT COUNT(*) FROM ledger l JOIN accounts a ON a.id = l.account_id WHERE a.user_id = ${sqlStr(user)}${kind ? ` AND l.kind = ${sqlStr(kind)}` : ''}`);
+  return Number(rows[0][0]);
+}
+
+// Matches the API's time format: ISO 8601 UTC with a Z, whole seconds.
+export const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
+
+// Tally the statuses of a list of responses: { 200: n, 402: m, ... }.
+export function statusCounts(responses) {
+  const out = {};
+  for (const r of responses) out[r.status] = (out[r.status] || 0) + 1;
+  return out;
+}
+
+// --- the private MariaDB, stopped and started like deploy/tally-dev does ---
+
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+
+const SBIN_PATH = `${process.env.PATH || ''}:/usr/local/sbin:/usr/sbin:/sbin`;
+
+// Whether the test database answers a ping.
+export function dbPing() {
+  try {
+    execFileSync('mariadb-admin', ['--no-defaults', '-S', process.env.TALLY_DB_SOCKET, '-uroot', 'ping'],
+      { stdio: 'ignore', env: { ...process.env, PATH: SBIN_PATH } });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// Shut the test database down and wait until its socket is gone.
+export async function dbStop({ timeoutMs = 30000 } = {}) {
+  execFileSync('mariadb-admin', ['--no-defaults', '-S', process.env.TALLY_DB_SOCKET, '-uroot', 'shutdown'],
+    { stdio: 'ignore', env: { ...process.env, PATH: SBIN_PATH } });
+  const end = Date.now() + timeoutMs;
+  while (fs.existsSync(process.env.TALLY_DB_SOCKET)) {
+    if (Date.now() > end) throw new Error('mariadbd did not remove its socket');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+// Start the test database as deploy/tally-dev start_mariadb does (detached,
+// own session, stdio to /dev/null), record its pid in $TALLY_VAR/mariadb.started
+// so that `deploy/tally-dev stop` shuts it down, and wait for a ping.
+export async function dbStart({ timeoutMs = 30000 } = {}) {
+  const v = process.env.TALLY_VAR;
+  const sock = process.env.TALLY_DB_SOCKET;
+  fs.rmSync(sock, { force: true });
+  const args = ['mariadbd', '--no-defaults', `--datadir=${v}/mariadb`, `--socket=${sock}`, '--skip-networking',
+    `--pid-file=${v}/mariadb.pid`, ...(process.getuid() === 0 ? ['--user=root'] : []), `--log-error=${v}/mariadb.err`,
+    '--innodb-buffer-pool-size=128M', '--max-connections=500',
+    '--character-set-server=utf8mb4', '--collation-server=utf8mb4_bin'];
+  // Not detached by node: setsid(1) then makes the new session and execs
+  // mariadbd in place, so the child's pid is the server's.
+  const child = spawn('setsid', args, { stdio: 'ignore', env: { ...process.env, PATH: SBIN_PATH } });
+  child.unref();
+  let pid = child.pid;
+  fs.writeFileSync(`${v}/mariadb.started`, `${pid}\n`);
+  const end = Date.now() + timeoutMs;
+  while (!dbPing()) {
+    if (Date.now() > end) throw new Error(`mariadbd did not start; see ${v}/mariadb.err`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  // The server's own pid file is the truth (should setsid have forked).
+  try {
+    const own = fs.readFileSync(`${v}/mariadb.pid`, 'utf8').trim();
+    if (/^\d+$/.test(own) && Number(own) !== pid) {
+      pid = Number(own);
+      fs.writeFileSync(`${v}/mariadb.started`, `${pid}\n`);
+    }
+  } catch { /* keep the spawned pid */ }
+  return pid;
+}
+
+// --- added for the subscription, gate, scheduler and mail suites ----------
+
+import { spawn as spawnChild } from 'node:child_process';
+import { existsSync as fsExists, readdirSync as fsReaddir, readFileSync as fsRead, writeFileSync as fsWrite,
+  mkdirSync as fsMkdir, openSync as fsOpen, closeSync as fsClose } from 'node:fs';
+import { connect as netConnect } from 'node:net';
+
+// A time as the API and `--now` write it (whole seconds, Z), and as a UTC
+// DATETIME literal for sql().
+export function isoTime(t) {
+  return new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+export function sqlTime(t) {
+  return `'${new Date(t).toISOString().slice(0, 19).replace('T', ' ')}'`;
+}
+
+// The subscription row of user's product as an object of strings (or null).
+export function subRow(user, product = 'cloud_sync') {
+  const cols = ['id', 'account_id', 'status', 'billing_interval', 'anchor_at', 'end_months',
+    'current_period_start', 'current_period_end', 'next_charge_at', 'cancel_at_period_end', 'paused_at', 'ended_at'];
+  const rows = sql(`SELECT ${cols.map((c) => `s.${c}`).join(', ')} FROM subscriptions s JOIN accounts a ON a.id = s.account_id WHERE a.user_id = ${sqlStr(user)} AND s.product = ${sqlStr(product)}`);
+  if (rows.length === 0) return null;
+  return Object.fromEntries(cols.map((c, i) => [c, rows[0][i] === 'NULL' ? null : rows[0][i]]));
+}
+
+// Move user's subscription to a run that started at `start` (a Date or
+// ISO string) and whose current period is `months` calendar months from it:
+// the period ends (and the next charge is due) at start + months.
+export function setSubPeriod(user, start, { months = 1, product = 'cloud_sync' } = {}) {
+  const s = sqlTime(start);
+  sql(`UPDATE subscriptions s JOIN accounts a ON a.id = s.account_id SET s.anchor_at = ${s}, s.end_months = ${months},
+    s.current_period_start = ${s}, s.current_period_end = ${s} + INTERVAL ${months} MONTH,
+    s.next_charge_at = ${s} + INTERVAL ${months} MONTH
+    WHERE a.user_id = ${sqlStr(user)} AND s.product = ${sqlStr(product)}`);
+  return subRow(user, product);
+}
+
+// Take subscriptions out of the scheduler's way once a test is done with
+// them (so that later runs with other --now values do not touch them).
+// `where` is a condition on accounts a.
+export function parkSubs(where) {
+  sql(`UPDATE subscriptions s JOIN accounts a ON a.id = s.account_id SET s.status = 'canceled',
+    s.next_charge_at = NULL, s.ended_at = COALESCE(s.ended_at, UTC_TIMESTAMP()) WHERE ${where}`);
+}
+
+// Ledger rows of user's subscription charges: [{amount, effect_key, balance_after}].
+export function subCharges(user) {
+  return sql(`SELECT l.amount, l.effect_key, l.balance_after FROM ledger l JOIN accounts a ON a.id = l.account_id WHERE a.user_id = ${sqlStr(user)} AND l.kind = 'subscription' ORDER BY l.id`)
+    .map(([amount, key, after]) => ({ amount: Number(amount), effect_key: key, balance_after: Number(after) }));
+}
+
+function parseLogLines(text) {
+  const out = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try { out.push(JSON.parse(line)); } catch { out.push({ raw: line }); }
+  }
+  return out;
+}
+
+// Start `bin/tally-scheduler --once [--now NOW]` with the stack's env and
+// the repository as working folder (for www/mail).  Returns { child, done }:
+// done resolves to { code, signal, log (parsed JSON lines), jobs: {name:
+// counts or {skipped}} } when the process ends.
+export function spawnScheduler({ now, once = true, env = {} } = {}) {
+  const args = [];
+  if (once) args.push('--once');
+  if (now) args.push('--now', typeof now === 'string' ? now : isoTime(now));
+  const child = spawnChild(`${ROOT}/bin/tally-scheduler`, args,
+    { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  let stdout = '';
+  child.stdout.on('data', (d) => { stdout += d; });
+  child.stderr.on('data', (d) => { stderr += d; });
+  const done = new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      const log = parseLogLines(stderr);
+      const jobs = {};
+      for (const l of log) {
+        if (l.ev === 'sched.job') jobs[l.job] = l;
+        else if (l.ev === 'sched.job.skipped') jobs[l.job] = { skipped: true, why: l.why };
+      }
+      resolve({ code, signal, log, jobs, stdout, stderr });
+    });
+  });
+  return { child, done };
+}
+
+// Run one scheduler tick to the end; throws when it fails or a job errs.
+export async function runScheduler(now, opts = {}) {
+  const r = await spawnScheduler({ now, ...opts }).done;
+  if (r.code !== 0) throw new Error(`tally-scheduler exited ${r.code} ${r.signal}: ${r.stderr}`);
+  for (const [name, j] of Object.entries(r.jobs))
+    if (j.error) throw new Error(`scheduler job ${name} failed: ${JSON.stringify(j)}`);
+  return r;
+}
+
+// --- the SMTP sink (aiosmtpd writing a Maildir), as deploy/tally-dev runs it ---
+
+export const MAILDIR = process.env.TALLY_MAILDIR;
+
+// RFC 2047 encoded words (B and Q) in a header value, decoded.
+export function decodeHeader(v) {
+  return v.replace(/=\?([^?]+)\?([BbQq])\?([^?]*)\?=(\s+(?==\?))?/g, (_, cs, enc, text) => {
+    const buf = enc.toUpperCase() === 'B' ? Buffer.from(text, 'base64')
+      : Buffer.from(text.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (m, h) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+    return buf.toString(/^utf-?8$/i.test(cs) ? 'utf8' : 'latin1');
+  });
+}
+
+// An RFC 5322 message: { headers: {lower-case name: value}, subject, to, body }
+// with the subject and the body (base64 or 7bit) decoded.
+export function parseMail(raw) {
+  const text = raw.replace(/\r\n/g, '\n');
+  const cut = text.indexOf('\n\n');
+  const head = cut < 0 ? text : text.slice(0, cut);
+  const rawBody = cut < 0 ? '' : text.slice(cut + 2);
+  const headers = {};
+  for (const line of head.replace(/\n[ \t]+/g, ' ').split('\n')) {
+    const i = line.indexOf(':');
+    if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+  }
+  const cte = (headers['content-transfer-encoding'] || '').toLowerCase();
+  const body = cte === 'base64' ? Buffer.from(rawBody.replace(/\s+/g, ''), 'base64').toString('utf8') : rawBody;
+  return { headers, subject: decodeHeader(headers.subject || ''), to: headers.to || '', body, raw };
+}
+
+// Messages delivered to the sink (Maildir new/ and cur/), optionally only
+// those whose To or envelope recipient is `to`.
+export function mailbox(to) {
+  const out = [];
+  for (const sub of ['new', 'cur']) {
+    const dir = `${MAILDIR}/${sub}`;
+    if (!fsExists(dir)) continue;
+    for (const f of fsReaddir(dir).sort()) {
+      const m = parseMail(fsRead(`${dir}/${f}`, 'utf8'));
+      m.file = `${dir}/${f}`;
+      if (to === undefined || m.to === to || m.headers['x-rcptto'] === to) out.push(m);
+    }
+  }
+  return out;
+}
+
+// The sink's port, from smtp.url in $TALLY_CONFIG.
+export function smtpPort() {
+  const conf = fsRead(process.env.TALLY_CONFIG, 'utf8');
+  const m = conf.match(/^\s*url\s*=\s*smtps?:\/\/[^:/\s]+:(\d+)/m);
+  return m ? Number(m[1]) : 25;
+}
+
+function portOpen(port) {
+  return new Promise((resolve) => {
+    const s = netConnect({ host: '127.0.0.1', port }, () => { s.destroy(); resolve(true); });
+    s.on('error', () => resolve(false));
+  });
+}
+
+// Whether the sink answers on its port.
+export function smtpUp() {
+  return portOpen(smtpPort());
+}
+
+const sleepMs = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Stop the sink: the pid in $TALLY_VAR/smtp.started, SIGTERM, wait until
+// the port is closed.
+export async function smtpStop({ timeoutMs = 10000 } = {}) {
+  const f = `${process.env.TALLY_VAR}/smtp.started`;
+  const pid = fsExists(f) ? Number(fsRead(f, 'utf8').trim()) : 0;
+  if (pid > 0) {
+    try { process.kill(pid, 'SIGTERM'); } catch { /* gone already */ }
+  }
+  const end = Date.now() + timeoutMs;
+  while (await smtpUp()) {
+    if (Date.now() > end) throw new Error(`the SMTP sink (pid ${pid}) did not stop`);
+    await sleepMs(50);
+  }
+}
+
+// Start the sink as deploy/tally-dev does (setsid, own session, Maildir in
+// $TALLY_VAR/mail), record its pid in $TALLY_VAR/smtp.started so that
+// `deploy/tally-dev stop` ends it, and wait until it listens.
+export async function smtpStart({ timeoutMs = 15000 } = {}) {
+  if (await smtpUp()) return 0;
+  const v = process.env.TALLY_VAR;
+  const port = smtpPort();
+  for (const d of ['tmp', 'new', 'cur']) fsMkdir(`${v}/mail/${d}`, { recursive: true });
+  const log = fsOpen(`${v}/smtp.log`, 'a');
+  // Not detached by node: setsid(1) makes the session and execs aiosmtpd
+  // in place, so the child's pid is the sink's.
+  const child = spawnChild('setsid', ['/usr/bin/aiosmtpd', '-n', '-l', `127.0.0.1:${port}`, '-c',
+    'aiosmtpd.handlers.Mailbox', `${v}/mail`], { stdio: ['ignore', log, log] });
+  child.unref();
+  fsClose(log);
+  fsWrite(`${v}/smtp.started`, `${child.pid}\n`);
+  const end = Date.now() + timeoutMs;
+  while (!(await smtpUp())) {
+    if (Date.now() > end) throw new Error(`the SMTP sink did not start; see ${v}/smtp.log`);
+    await sleepMs(50);
+  }
+  return child.pid;
+}
