@@ -89,7 +89,10 @@ core_email_normalize(const char *in, char *out, size_t outsz)
 	if (n < 3 || n > 320 || n >= outsz)
 		return TALLY_E_INVALID;
 	for (i = 0; i < n; i++) {
-		if ((unsigned char)in[i] <= ' ' || in[i] == 0x7f)
+		/* No spaces, controls, or what would make it a list or a
+		 * display name in a header. */
+		if ((unsigned char)in[i] <= ' ' || in[i] == 0x7f ||
+		    strchr(",;<>()[]\\\"", in[i]) != NULL)
 			return TALLY_E_INVALID;
 		out[i] = (char)tolower((unsigned char)in[i]);
 	}

@@ -182,29 +182,46 @@ op_gift_redeem_pending_tx(struct db *db, const struct tally_account *a,
 	return TALLY_OK;
 }
 
-int
-op_gift_rate_check(struct db *db, int64_t account_id, int64_t now,
-    int64_t *retry_after)
-{
-	int64_t	 count, oldest;
-	int	 rc;
+struct attempt {
+	int64_t	 account_id, now, id, retry_after;
+};
 
-	*retry_after = 0;
-	rc = db_gift_failures(db, account_id, now - GIFT_FAIL_WINDOW, &count,
-	    &oldest);
-	if (rc != TALLY_OK)
+static int
+attempt_tx(struct db *db, void *arg)
+{
+	struct attempt	*a = arg;
+	int64_t		 balance, count, oldest;
+	int		 rc;
+
+	if ((rc = db_account_lock(db, a->account_id, &balance)) != TALLY_OK)
 		return rc;
-	if (count < GIFT_FAIL_MAX)
-		return TALLY_OK;
-	*retry_after = oldest + GIFT_FAIL_WINDOW - now;
-	if (*retry_after < 1)
-		*retry_after = 1;
-	return TALLY_E_RATELIMIT;
+	if ((rc = db_gift_failures(db, a->account_id,
+	    a->now - GIFT_FAIL_WINDOW, &count, &oldest)) != TALLY_OK)
+		return rc;
+	if (count >= GIFT_FAIL_MAX) {
+		a->retry_after = oldest + GIFT_FAIL_WINDOW - a->now;
+		if (a->retry_after < 1)
+			a->retry_after = 1;
+		return TALLY_E_RATELIMIT;
+	}
+	return db_gift_failure_add(db, a->account_id, a->now, &a->id);
 }
 
 int
-op_gift_rate_fail(struct db *db, int64_t account_id, int64_t now)
+op_gift_attempt_begin(struct db *db, int64_t account_id, int64_t now,
+    int64_t *attempt, int64_t *retry_after)
 {
-	/* Autocommit: the failure counts although the request failed. */
-	return db_gift_failure_add(db, account_id, now);
+	struct attempt	 a = { account_id, now, 0, 0 };
+	int		 rc;
+
+	rc = db_tx(db, attempt_tx, &a);
+	*attempt = a.id;
+	*retry_after = a.retry_after;
+	return rc;
+}
+
+int
+op_gift_attempt_ok(struct db *db, int64_t attempt)
+{
+	return db_gift_failure_delete(db, attempt);
 }

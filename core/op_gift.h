@@ -51,13 +51,18 @@ int	 op_gift_redeem_pending_tx(struct db *, const struct tally_account *,
 #define GIFT_FAIL_MAX		10
 
 /*
- * TALLY_OK when the account may try to redeem, TALLY_E_RATELIMIT with
- * *retry_after seconds when it made GIFT_FAIL_MAX failed attempts within
- * the window.  The count lives in the database, shared by all responders.
+ * Start a redemption attempt: with the account row locked, count the
+ * attempts of the last window and, below the limit, record this one as a
+ * failure until op_gift_attempt_ok() says otherwise.  Checking and
+ * recording in one transaction means parallel guesses cannot slip past
+ * the limit.  TALLY_OK (OUT: *attempt) or TALLY_E_RATELIMIT with
+ * *retry_after seconds.  The count lives in the database, shared by all
+ * responders.
  */
-int	 op_gift_rate_check(struct db *, int64_t account_id, int64_t now,
-	    int64_t *retry_after);
-/* Count one failed attempt (its own commit). */
-int	 op_gift_rate_fail(struct db *, int64_t account_id, int64_t now);
+int	 op_gift_attempt_begin(struct db *, int64_t account_id, int64_t now,
+	    int64_t *attempt, int64_t *retry_after);
+/* The attempt did not fail (redeemed, or refused for a reason that is
+ * no guess: already redeemed, one's own gift). */
+int	 op_gift_attempt_ok(struct db *, int64_t attempt);
 
 #endif

@@ -5,6 +5,9 @@
 #include "result.h"
 #include "timeutil.h"
 
+#define TIME_MIN	(-62135596800LL)	/* 0001-01-01T00:00:00Z */
+#define TIME_MAX	(253402300799LL)	/* 9999-12-31T23:59:59Z */
+
 /* Floor division: C's / truncates toward zero. */
 static int64_t
 fdiv(int64_t a, int64_t b)
@@ -139,12 +142,16 @@ core_time_add_months(int64_t anchor, int64_t n, int64_t *out)
 	int64_t		 m0, ay;
 	int		 dim, aday;
 
-	if (n < -1200000 || n > 1200000)
+	/* Years 1 to 9999 are all a bill needs, and keep every step below
+	 * far from int64's limits. */
+	if (n < -120000 || n > 120000 || anchor < TIME_MIN || anchor > TIME_MAX)
 		return TALLY_E_OVERFLOW;
 	core_civil_from_time(anchor, &c);
 	aday = c.day;
 	m0 = c.year * 12 + (c.month - 1) + n;
 	ay = fdiv(m0, 12);
+	if (ay < 1 || ay > 9999)
+		return TALLY_E_OVERFLOW;
 	c.year = ay;
 	c.month = (int)(m0 - ay * 12) + 1;
 	dim = core_days_in_month(c.year, c.month);

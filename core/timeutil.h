@@ -31,7 +31,8 @@ void	 core_time_format_iso(int64_t t, char *buf, size_t bufsz);
 /*
  * The time n calendar months after anchor, keeping the anchor's day of
  * month, clamped to the month's last day (Jan 31 + 1 = Feb 28/29, + 2 =
- * Mar 31), and its time of day.  TALLY_OK or TALLY_E_OVERFLOW.  OUT: *out.
+ * Mar 31), and its time of day.  TALLY_OK, or TALLY_E_OVERFLOW outside
+ * the years 1 to 9999.  OUT: *out.
  */
 int	 core_time_add_months(int64_t anchor, int64_t n, int64_t *out);
 

@@ -18,6 +18,7 @@ enum gift_sql {
 	G_FAIL_ADD,
 	G_FAIL_COUNT,
 	G_FAIL_PURGE,
+	G_FAIL_DELETE,
 	G__MAX
 };
 
@@ -43,9 +44,14 @@ static const char *const sqls[G__MAX] = {
 	[G_LIST_CREATED] =
 	    "SELECT " GIFT_COLS " FROM gifts WHERE creator_account_id = ? "
 	    "ORDER BY id DESC LIMIT ?",
+	/* The ledger row orders redemptions within one second too. */
 	[G_LIST_RECEIVED] =
-	    "SELECT " GIFT_COLS " FROM gifts WHERE redeemed_by = ? "
-	    "ORDER BY redeemed_at DESC, id DESC LIMIT ?",
+	    "SELECT g.id, g.code, g.creator_account_id, g.credits, g.type, "
+	    "g.target_email, g.message, g.status, g.redeemed_by, "
+	    "UNIX_TIMESTAMP(g.created_at), UNIX_TIMESTAMP(g.redeemed_at) "
+	    "FROM gifts g LEFT JOIN ledger l "
+	    "ON l.effect_key = CONCAT('gift:', g.id, ':received') "
+	    "WHERE g.redeemed_by = ? ORDER BY l.id DESC, g.id DESC LIMIT ?",
 	[G_PENDING_FOR] =
 	    "SELECT " GIFT_COLS " FROM gifts WHERE target_email = ? AND "
 	    "status = 'active' AND type = 'personalized' ORDER BY id LIMIT ? "
@@ -57,6 +63,7 @@ static const char *const sqls[G__MAX] = {
 	    "SELECT COUNT(*), COALESCE(UNIX_TIMESTAMP(MIN(failed_at)), 0) "
 	    "FROM gift_redeem_failures WHERE account_id = ? AND "
 	    "failed_at > FROM_UNIXTIME(?)",
+	[G_FAIL_DELETE] = "DELETE FROM gift_redeem_failures WHERE id = ?",
 	[G_FAIL_PURGE] =
 	    "DELETE FROM gift_redeem_failures WHERE failed_at < FROM_UNIXTIME(?)"
 	    " LIMIT 10000",
@@ -194,9 +201,21 @@ db_gift_lock_pending_for(struct db *db, const char *email, size_t max,
 }
 
 int
-db_gift_failure_add(struct db *db, int64_t account_id, int64_t now)
+db_gift_failure_add(struct db *db, int64_t account_id, int64_t now,
+    int64_t *id)
 {
-	return db_exec(db, stmt(db, G_FAIL_ADD), "ii", account_id, now);
+	struct db_stmt	*st = stmt(db, G_FAIL_ADD);
+	int		 rc;
+
+	if ((rc = db_exec(db, st, "ii", account_id, now)) == TALLY_OK)
+		*id = db_insert_id(st);
+	return rc;
+}
+
+int
+db_gift_failure_delete(struct db *db, int64_t id)
+{
+	return db_exec(db, stmt(db, G_FAIL_DELETE), "i", id);
 }
 
 int

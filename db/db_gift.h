@@ -42,7 +42,10 @@ int	 db_gift_list_received(struct db *, int64_t account_id, size_t max,
 int	 db_gift_lock_pending_for(struct db *, const char *email, size_t max,
 	    struct db_gift *gs, size_t *n);
 
-int	 db_gift_failure_add(struct db *, int64_t account_id, int64_t now);
+/* Record an attempt (OUT: *id); delete it again when it succeeded. */
+int	 db_gift_failure_add(struct db *, int64_t account_id, int64_t now,
+	    int64_t *id);
+int	 db_gift_failure_delete(struct db *, int64_t id);
 /* Failures since since: OUT: *count, *oldest (0 when none). */
 int	 db_gift_failures(struct db *, int64_t account_id, int64_t since,
 	    int64_t *count, int64_t *oldest);

@@ -211,11 +211,12 @@ void
 h_gift_redeem(struct http_req *req)
 {
 	struct gift_call c;
-	int64_t		 retry;
+	int64_t		 attempt, retry;
 	int		 rc;
 
 	memset(&c, 0, sizeof(c));
-	rc = op_gift_rate_check(req->db, req->account.id, req->now, &retry);
+	rc = op_gift_attempt_begin(req->db, req->account.id, req->now,
+	    &attempt, &retry);
 	if (rc != TALLY_OK) {
 		req->retry_after = retry;
 		http_fail(req, rc, rc == TALLY_E_RATELIMIT ? "too many failed "
@@ -223,14 +224,13 @@ h_gift_redeem(struct http_req *req)
 		return;
 	}
 	if (core_gift_code_normalize(req->caps.v[0], c.code) != TALLY_OK) {
-		(void)op_gift_rate_fail(req->db, req->account.id, req->now);
 		http_fail(req, TALLY_E_NOTFOUND, "no such gift code", NULL);
 		return;
 	}
 	http_tx(req, redeem_tx, &c);
-	/* Guessing codes or someone else's gift counts toward the limit. */
-	if (req->status == 404 || req->status == 403)
-		(void)op_gift_rate_fail(req->db, req->account.id, req->now);
+	/* Only guesses (an unknown code, someone else's gift) count. */
+	if (req->status != 404 && req->status != 403)
+		(void)op_gift_attempt_ok(req->db, attempt);
 }
 
 static int
@@ -306,7 +306,7 @@ h_internal_redeem_pending(struct http_req *req)
 		http_bad_field(req, "email", "email must be an email address");
 		return;
 	}
-	if ((rc = op_account_ensure(req->db, user, email, NULL, req->now,
+	if ((rc = op_account_ensure(req->db, user, c.email, NULL, req->now,
 	    &c.account)) != TALLY_OK) {
 		http_fail(req, rc, NULL, NULL);
 		return;
