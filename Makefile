@@ -23,7 +23,8 @@ endif
 # Rules with no I/O: libcore.a, the only thing unit tests link.
 CORE_SRC = core/result.c core/money.c core/config.c core/jwt.c core/json.c \
 	   core/route.c core/timeutil.c core/idgen.c core/subscription.c \
-	   core/template.c core/gift.c
+	   core/template.c core/gift.c core/signature.c core/form.c \
+	   core/crypto.c
 # Operations (core/op_*), database, outbound clients: libtally.a.
 OPS_SRC	 = $(wildcard core/op_*.c) core/log.c $(wildcard db/*.c) \
 	   $(wildcard net/*.c)
@@ -112,6 +113,7 @@ check:
 	$(MAKE) lint
 	$(MAKE) unit
 	$(MAKE) unit-san
+	tests/fuzz/run.sh replay
 	$(MAKE) integration
 
 run:
@@ -127,6 +129,9 @@ bench:
 
 lint:
 	@deploy/lint.sh
+
+fuzz:
+	tests/fuzz/run.sh fuzz $(FUZZ_SECONDS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tally/migrations \

@@ -69,6 +69,7 @@ static const struct ckey keys[] = {
 	S("lightning", "api_key", ln_api_key, "", CF_SECRET),
 	S("lightning", "store_id", ln_store_id, "", 0),
 	S("lightning", "webhook_secret", ln_webhook_secret, "", CF_SECRET),
+	I("lightning", "invoice_minutes", ln_invoice_minutes, "15", 1, 1440),
 	S("smtp", "url", smtp_url, "smtp://127.0.0.1:2525", 0),
 	S("smtp", "from", smtp_from, "billing@example.com", 0),
 	S("smtp", "user", smtp_user, "", 0),

@@ -80,6 +80,7 @@ struct core_config {
 	char	 ln_api_key[256];
 	char	 ln_store_id[128];
 	char	 ln_webhook_secret[256];
+	int64_t	 ln_invoice_minutes;
 	/* [smtp] */
 	char	 smtp_url[256];
 	char	 smtp_from[256];

@@ -36,6 +36,14 @@ struct tally_purchase {
 	char	 status[16];
 	int64_t	 created_at;
 	int64_t	 completed_at;	/* 0: not completed */
+	int64_t	 account_id;
+	char	 provider_ref[256];	/* checkout session or BTCPay invoice */
+	char	 checkout_url[1025];
+	char	 payment_ref[256];	/* Stripe payment intent */
+	int64_t	 expires_at;
+	int64_t	 refunded_amount;
+	int64_t	 credits_reversed;
+	int64_t	 credits_unrecovered;
 };
 
 /* Ledger kinds, as API.md names them. */

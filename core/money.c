@@ -105,3 +105,61 @@ core_money_format(int64_t minor, const char *currency, char *buf,
 		    (unsigned long long)(mag / scale), exp,
 		    (unsigned long long)(mag % scale));
 }
+
+int
+core_money_muldiv(int64_t value, int64_t num, int64_t den, int64_t *out)
+{
+	__int128	 p, q, r;
+
+	if (value < 0 || num < 0 || den <= 0)
+		return TALLY_E_INVALID;
+	p = (__int128)value * num;
+	q = p / den;
+	r = p % den;
+	/* Half up: a remainder of at least half the divisor rounds up. */
+	if (2 * r >= den)
+		q++;
+	if (q > INT64_MAX)
+		return TALLY_E_OVERFLOW;
+	*out = (int64_t)q;
+	return TALLY_OK;
+}
+
+int
+core_money_parse(const char *s, const char *currency, int64_t *minor)
+{
+	int64_t		 v = 0;
+	int		 exp = core_currency_exponent(currency), frac = -1;
+	int		 digits = 0;
+
+	if (s == NULL || *s == '\0')
+		return TALLY_E_INVALID;
+	for (; *s != '\0'; s++) {
+		if (*s == '.') {
+			if (frac >= 0 || digits == 0)
+				return TALLY_E_INVALID;
+			frac = 0;
+			continue;
+		}
+		if (*s < '0' || *s > '9')
+			return TALLY_E_INVALID;
+		if (frac >= 0 && ++frac > exp) {
+			/* Extra decimals are allowed only as zeros. */
+			if (*s != '0')
+				return TALLY_E_INVALID;
+			continue;
+		}
+		if (__builtin_mul_overflow(v, 10, &v) ||
+		    __builtin_add_overflow(v, *s - '0', &v))
+			return TALLY_E_OVERFLOW;
+		digits++;
+	}
+	if (frac == 0)
+		return TALLY_E_INVALID;	/* "5." */
+	for (frac = frac < 0 ? 0 : (frac > exp ? exp : frac); frac < exp;
+	    frac++)
+		if (__builtin_mul_overflow(v, 10, &v))
+			return TALLY_E_OVERFLOW;
+	*minor = v;
+	return TALLY_OK;
+}

@@ -18,7 +18,6 @@ int	 core_money_mul(int64_t a, int64_t b, int64_t *out);
  */
 int	 core_parse_int64(const char *s, int64_t *out);
 
-#endif
 
 /* Digits after the decimal point of an ISO 4217 currency (2 by default). */
 int	 core_currency_exponent(const char *currency);
@@ -30,3 +29,22 @@ int	 core_currency_exponent(const char *currency);
  */
 void	 core_money_format(int64_t minor, const char *currency, char *buf,
 	    size_t bufsz);
+
+/*
+ * The one rounding rule: *out = round_half_up(value * num / den), computed
+ * with a 128-bit intermediate, for value, num >= 0 and den > 0 (proration,
+ * partial refunds).  TALLY_OK, TALLY_E_INVALID (negative input, den <= 0)
+ * or TALLY_E_OVERFLOW (the result does not fit in int64).
+ */
+int	 core_money_muldiv(int64_t value, int64_t num, int64_t den,
+	    int64_t *out);
+
+/*
+ * Parse a plain decimal amount ("5", "5.0", "12.34") in currency into
+ * minor units; more decimals than the currency has (unless zeros), signs,
+ * exponents and spaces are rejected.  TALLY_OK, TALLY_E_INVALID or
+ * TALLY_E_OVERFLOW.
+ */
+int	 core_money_parse(const char *s, const char *currency, int64_t *minor);
+
+#endif

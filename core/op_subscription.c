@@ -35,8 +35,9 @@ set_status(struct db_sub *s, int status)
 	    core_sub_status_name(status));
 }
 
-/* Debit the interval that starts at s->period_start; the effect key makes
- * a second charge of the same period impossible. */
+/* Debit the interval that starts at s->period_start; the effect key
+ * (subscription, run, period start) makes a second charge of the same
+ * period impossible. */
 static int
 charge_period(struct db *db, const struct core_product *p,
     const struct db_sub *s, int iv, int64_t now)
@@ -45,8 +46,8 @@ charge_period(struct db *db, const struct core_product *p,
 	char		 key[96], desc[200], from[32], to[32];
 	int		 rc;
 
-	snprintf(key, sizeof(key), "sub:%lld:%lld", (long long)s->id,
-	    (long long)s->period_start);
+	snprintf(key, sizeof(key), "sub:%lld:%lld:%lld", (long long)s->id,
+	    (long long)s->run_no, (long long)s->period_start);
 	core_time_format_iso(s->period_start, from, sizeof(from));
 	core_time_format_iso(s->period_end, to, sizeof(to));
 	snprintf(desc, sizeof(desc), "%s, %s, %.10s to %.10s", p->name,
@@ -75,6 +76,7 @@ start_run(struct db *db, const struct core_product *p, struct db_sub *s,
 	s->next_charge_at = s->period_end;
 	s->cancel_at_period_end = 0;
 	s->paused_at = 0;
+	s->run_no++;
 	if (s->id == 0 && (rc = db_sub_insert(db, s, now)) != TALLY_OK)
 		return rc;
 	if ((rc = charge_period(db, p, s, iv, now)) != TALLY_OK)

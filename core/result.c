@@ -26,6 +26,7 @@ static const char *const texts[TALLY__MAX] = {
 	[TALLY_E_EXPIRED] = "token expired",
 	[TALLY_E_NOTYET] = "token not yet valid",
 	[TALLY_E_IO] = "I/O error",
+	[TALLY_E_PROVIDER] = "payment provider error",
 };
 
 const char *

@@ -32,6 +32,7 @@ enum tally_rc {
 	TALLY_E_EXPIRED,	/* token expired */
 	TALLY_E_NOTYET,		/* token not yet valid (nbf) */
 	TALLY_E_IO,		/* file or network I/O failed */
+	TALLY_E_PROVIDER,	/* a payment provider failed or is unreachable */
 	TALLY__MAX
 };
 

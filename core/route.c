@@ -1,6 +1,7 @@
 /* Segment-wise route matching with percent-decoded captures. */
 #include <string.h>
 
+#include "json.h"
 #include "route.h"
 
 static int
@@ -61,7 +62,9 @@ core_route_match(const char *pattern, const char *path,
 		if (plen > 1 && p[0] == '{' && p[plen - 1] == '}') {
 			if (slen == 0 || caps->n == CORE_ROUTE_CAPS)
 				return 0;
-			if (decode(s, slen, caps->v[caps->n]) != 0)
+			if (decode(s, slen, caps->v[caps->n]) != 0 ||
+			    !core_utf8_valid(caps->v[caps->n],
+			    strlen(caps->v[caps->n])))
 				return 0;
 			caps->n++;
 		} else if (plen != slen || strncmp(p, s, plen) != 0)

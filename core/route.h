@@ -16,7 +16,8 @@ struct core_route_caps {
  * Match path (no query string) against pattern, segment by segment; a
  * "{name}" segment captures one non-empty, percent-decoded segment.
  * Returns 1 on a match (OUT: *caps), 0 otherwise; a capture that is too
- * long or decodes to NUL, '/' or a control character does not match.
+ * long, decodes to NUL, '/' or a control character, or is not UTF-8
+ * does not match.
  */
 int	 core_route_match(const char *pattern, const char *path,
 	    struct core_route_caps *caps);

@@ -7,6 +7,7 @@
 
 #define TIME_MIN	(-62135596800LL)	/* 0001-01-01T00:00:00Z */
 #define TIME_MAX	(253402300799LL)	/* 9999-12-31T23:59:59Z */
+#define CIVIL_LIMIT	(31556952000000LL)	/* a million years */
 
 /* Floor division: C's / truncates toward zero. */
 static int64_t
@@ -33,8 +34,16 @@ core_civil_from_time(int64_t t, struct core_civil *c)
 {
 	int64_t	 z, era, doe, yoe, doy, mp, secs;
 
-	z = fdiv(t, 86400);
-	secs = t - z * 86400;
+	/* A million years either way is far past anything billed; clamping
+	 * there keeps every step below from overflowing. */
+	if (t < -CIVIL_LIMIT)
+		t = -CIVIL_LIMIT;
+	else if (t > CIVIL_LIMIT)
+		t = CIVIL_LIMIT;
+	secs = t % 86400;
+	if (secs < 0)
+		secs += 86400;
+	z = (t - secs) / 86400;
 	z += 719468;
 	era = fdiv(z, 146097);
 	doe = z - era * 146097;

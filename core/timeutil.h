@@ -14,7 +14,8 @@ struct core_civil {
 
 /* Days since 1970-01-01 of a proleptic Gregorian date. */
 int64_t	 core_days_from_civil(int64_t y, int m, int d);
-/* Unix seconds to a civil UTC time. OUT: *c. */
+/* Unix seconds to a civil UTC time (clamped a million years either
+ * way of 1970). OUT: *c. */
 void	 core_civil_from_time(int64_t t, struct core_civil *c);
 /* A civil UTC time to Unix seconds (fields must be in range). */
 int64_t	 core_time_from_civil(const struct core_civil *c);

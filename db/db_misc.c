@@ -1,4 +1,4 @@
-/* Idempotency keys, audit log and purchase queries. */
+/* Idempotency keys and audit log queries. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,24 +44,6 @@ static const char *const audit_sqls[AUDIT__MAX] = {
 	[AUDIT_LIST] =
 	    "SELECT actor, action, target, details, UNIX_TIMESTAMP(created_at)"
 	    " FROM audit_log ORDER BY id DESC LIMIT ?",
-};
-
-enum purchase_sql {
-	PURCHASE_GET,
-	PURCHASE_LIST,
-	PURCHASE__MAX
-};
-
-#define PURCHASE_COLS "id, package, credits, amount, currency, method, " \
-	"status, UNIX_TIMESTAMP(created_at), UNIX_TIMESTAMP(completed_at)"
-
-static const char *const purchase_sqls[PURCHASE__MAX] = {
-	[PURCHASE_GET] =
-	    "SELECT " PURCHASE_COLS " FROM purchases "
-	    "WHERE id = ? AND account_id = ?",
-	[PURCHASE_LIST] =
-	    "SELECT " PURCHASE_COLS " FROM purchases WHERE account_id = ? "
-	    "ORDER BY id DESC LIMIT ?",
 };
 
 int
@@ -154,44 +136,3 @@ db_audit_list(struct db *db, size_t max, struct db_audit *rows, size_t *n)
 	return rc == TALLY_OK || rc == TALLY_E_NOTFOUND ? TALLY_OK : rc;
 }
 
-static int
-fetch_purchase(struct db *db, struct db_stmt *st, struct tally_purchase *p)
-{
-	memset(p, 0, sizeof(*p));
-	return db_fetch(db, st, "isiisssii", &p->id, p->package,
-	    sizeof(p->package), &p->credits, &p->amount, p->currency,
-	    sizeof(p->currency), p->method, sizeof(p->method), p->status,
-	    sizeof(p->status), &p->created_at, &p->completed_at);
-}
-
-int
-db_purchase_get(struct db *db, int64_t account_id, int64_t id,
-    struct tally_purchase *p)
-{
-	struct db_stmt	*st = db_stmt(db, DB_G_PURCHASE, PURCHASE_GET,
-	    purchase_sqls[PURCHASE_GET]);
-	int		 rc;
-
-	if ((rc = db_exec(db, st, "ii", id, account_id)) != TALLY_OK)
-		return rc;
-	rc = fetch_purchase(db, st, p);
-	db_done(st);
-	return rc;
-}
-
-int
-db_purchase_list(struct db *db, int64_t account_id, size_t max,
-    struct tally_purchase *ps, size_t *n)
-{
-	struct db_stmt	*st = db_stmt(db, DB_G_PURCHASE, PURCHASE_LIST,
-	    purchase_sqls[PURCHASE_LIST]);
-	int		 rc;
-
-	*n = 0;
-	if ((rc = db_exec(db, st, "ii", account_id, (int64_t)max)) != TALLY_OK)
-		return rc;
-	while (*n < max && (rc = fetch_purchase(db, st, &ps[*n])) == TALLY_OK)
-		(*n)++;
-	db_done(st);
-	return rc == TALLY_OK || rc == TALLY_E_NOTFOUND ? TALLY_OK : rc;
-}

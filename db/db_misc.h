@@ -1,4 +1,4 @@
-/* Queries of idempotency keys, the audit log and purchases. */
+/* Queries of idempotency keys and the audit log. */
 #ifndef DB_MISC_H
 #define DB_MISC_H
 
@@ -41,10 +41,5 @@ int	 db_audit_insert(struct db *, const char *actor, const char *action,
 /* Newest first. OUT: rows[0..*n). */
 int	 db_audit_list(struct db *, size_t max, struct db_audit *rows,
 	    size_t *n);
-
-int	 db_purchase_get(struct db *, int64_t account_id, int64_t id,
-	    struct tally_purchase *p);
-int	 db_purchase_list(struct db *, int64_t account_id, size_t max,
-	    struct tally_purchase *ps, size_t *n);
 
 #endif

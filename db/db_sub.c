@@ -22,7 +22,7 @@ enum sub_sql {
 	"UNIX_TIMESTAMP(s.current_period_start), " \
 	"UNIX_TIMESTAMP(s.current_period_end), " \
 	"UNIX_TIMESTAMP(s.next_charge_at), s.cancel_at_period_end, " \
-	"UNIX_TIMESTAMP(s.paused_at)"
+	"UNIX_TIMESTAMP(s.paused_at), s.run_no"
 
 static const char *const sqls[SUB__MAX] = {
 	[SUB_GET] =
@@ -41,9 +41,9 @@ static const char *const sqls[SUB__MAX] = {
 	    "INSERT INTO subscriptions (account_id, product, status, "
 	    "billing_interval, anchor_at, end_months, current_period_start,"
 	    " current_period_end, next_charge_at, cancel_at_period_end, "
-	    "paused_at, created_at, updated_at) VALUES (?, ?, ?, ?, "
+	    "paused_at, run_no, created_at, updated_at) VALUES (?, ?, ?, ?, "
 	    "FROM_UNIXTIME(?), ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?), "
-	    "FROM_UNIXTIME(NULLIF(?, 0)), ?, FROM_UNIXTIME(NULLIF(?, 0)), "
+	    "FROM_UNIXTIME(NULLIF(?, 0)), ?, FROM_UNIXTIME(NULLIF(?, 0)), ?, "
 	    "FROM_UNIXTIME(?), FROM_UNIXTIME(?))",
 	[SUB_UPDATE] =
 	    "UPDATE subscriptions SET status = ?, billing_interval = ?, "
@@ -52,6 +52,7 @@ static const char *const sqls[SUB__MAX] = {
 	    "current_period_end = FROM_UNIXTIME(?), "
 	    "next_charge_at = FROM_UNIXTIME(NULLIF(?, 0)), "
 	    "cancel_at_period_end = ?, paused_at = FROM_UNIXTIME(NULLIF(?, 0)),"
+	    " run_no = ?,"
 	    " ended_at = IF(? IN ('canceled', 'expired'), "
 	    "COALESCE(ended_at, FROM_UNIXTIME(?)), NULL), "
 	    "updated_at = FROM_UNIXTIME(?) WHERE id = ?",
@@ -76,11 +77,11 @@ static int
 fetch(struct db *db, struct db_stmt *st, struct db_sub *s)
 {
 	memset(s, 0, sizeof(*s));
-	return db_fetch(db, st, "iisssiiiiiii", &s->id, &s->account_id,
+	return db_fetch(db, st, "iisssiiiiiiii", &s->id, &s->account_id,
 	    s->product, sizeof(s->product), s->status, sizeof(s->status),
 	    s->interval, sizeof(s->interval), &s->anchor_at, &s->end_months,
 	    &s->period_start, &s->period_end, &s->next_charge_at,
-	    &s->cancel_at_period_end, &s->paused_at);
+	    &s->cancel_at_period_end, &s->paused_at, &s->run_no);
 }
 
 static int
@@ -148,10 +149,10 @@ db_sub_insert(struct db *db, struct db_sub *s, int64_t now)
 	struct db_stmt	*st = stmt(db, SUB_INSERT);
 	int		 rc;
 
-	rc = db_exec(db, st, "isssiiiiiiiii", s->account_id, s->product,
+	rc = db_exec(db, st, "isssiiiiiiiiii", s->account_id, s->product,
 	    s->status, s->interval, s->anchor_at, s->end_months,
 	    s->period_start, s->period_end, s->next_charge_at,
-	    s->cancel_at_period_end, s->paused_at, now, now);
+	    s->cancel_at_period_end, s->paused_at, s->run_no, now, now);
 	if (rc == TALLY_OK)
 		s->id = db_insert_id(st);
 	return rc;
@@ -160,10 +161,10 @@ db_sub_insert(struct db *db, struct db_sub *s, int64_t now)
 int
 db_sub_update(struct db *db, const struct db_sub *s, int64_t now)
 {
-	return db_exec(db, stmt(db, SUB_UPDATE), "ssiiiiiiisiii", s->status,
+	return db_exec(db, stmt(db, SUB_UPDATE), "ssiiiiiiiisiii", s->status,
 	    s->interval, s->anchor_at, s->end_months, s->period_start,
 	    s->period_end, s->next_charge_at, s->cancel_at_period_end,
-	    s->paused_at, s->status, now, now, s->id);
+	    s->paused_at, s->run_no, s->status, now, now, s->id);
 }
 
 int

@@ -15,6 +15,7 @@ struct db_sub {
 	char	 interval[16];
 	int64_t	 anchor_at;
 	int64_t	 end_months;
+	int64_t	 run_no;
 	int64_t	 period_start;
 	int64_t	 period_end;
 	int64_t	 next_charge_at;	/* 0: none */

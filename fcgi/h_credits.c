@@ -5,10 +5,14 @@
 
 #include "core/json.h"
 #include "core/money.h"
+#include "core/op_card.h"
+#include "core/op_lightning.h"
 #include "core/op_wallet.h"
 #include "core/result.h"
 #include "db/db.h"
+#include "db/db_ln.h"
 #include "db/db_misc.h"
+#include "db/db_pay.h"
 #include "db/db_wallet.h"
 #include "fcgi/handlers.h"
 #include "fcgi/http.h"
@@ -153,26 +157,68 @@ void
 h_credits_purchase_get(struct http_req *req)
 {
 	struct tally_purchase p;
+	struct db_ln	 ln;
+	json_t		*o;
 	int64_t		 id = http_parse_id(req->caps.v[0]);
 	int		 rc;
 
 	rc = id < 0 ? TALLY_E_NOTFOUND :
 	    db_purchase_get(req->db, req->account.id, id, &p);
+	if (rc == TALLY_OK && strcmp(p.method, "lightning") == 0 &&
+	    strcmp(p.status, "pending") == 0 &&
+	    http_lightning_configured(&req->app->cfg)) {
+		/* Best effort: BTCPay down still shows what we know. */
+		(void)http_ln_refresh(req, "purchase", p.id);
+		rc = db_purchase_get(req->db, req->account.id, id, &p);
+	}
 	if (rc != TALLY_OK) {
 		http_fail(req, rc, rc == TALLY_E_NOTFOUND ?
 		    "no such purchase" : NULL, NULL);
 		return;
 	}
-	http_reply(req, 200, http_purchase_json(&p));
+	o = http_purchase_json(&p);
+	if (strcmp(p.method, "lightning") == 0) {
+		json_object_del(o, "checkout_url");
+		if (strcmp(p.status, "pending") == 0 &&
+		    db_ln_get(req->db, p.provider_ref, &ln) == TALLY_OK)
+			json_object_set_new(o, "lightning",
+			    http_lightning_json(&ln));
+	}
+	http_reply(req, 200, o);
+}
+
+struct purchase_call {
+	const struct core_package *pk;
+	struct tally_purchase p;
+	char		 err[256];
+};
+
+static int
+card_purchase_tx(struct http_req *req, void *arg)
+{
+	struct purchase_call *c = arg;
+	json_t		*o;
+	int		 rc;
+
+	rc = op_card_purchase_tx(req->db, &req->app->cfg, &req->account, c->pk,
+	    req->now, &c->p, c->err, sizeof(c->err));
+	if (rc != TALLY_OK)
+		return rc;
+	o = http_purchase_json(&c->p);
+	http_reply(req, 201, o);
+	return TALLY_OK;
 }
 
 void
 h_credits_purchase_create(struct http_req *req)
 {
+	struct purchase_call c;
 	const char	*package, *method;
 
+	memset(&c, 0, sizeof(c));
 	if (core_json_str(req->json, "package", 1, 1, 63, &package) !=
-	    TALLY_OK || core_config_package(&req->app->cfg, package) == NULL) {
+	    TALLY_OK || (c.pk = core_config_package(&req->app->cfg,
+	    package)) == NULL) {
 		http_bad_field(req, "package", "package must be the id of a "
 		    "credit package (GET /api/v1/credits/packages)");
 		return;
@@ -184,13 +230,16 @@ h_credits_purchase_create(struct http_req *req)
 		    "\"lightning\"");
 		return;
 	}
-	/*
-	 * The card (Stripe) and Lightning (BTCPay) clients are not part of
-	 * this build yet: say so plainly rather than pretend.
-	 */
-	http_bad_field(req, "method", strcmp(method, "card") == 0 ?
-	    "card payments are not available on this server" :
-	    "Lightning payments are not available on this server");
+	if (strcmp(method, "card") == 0) {
+		if (req->app->cfg.stripe_secret_key[0] == '\0') {
+			http_bad_field(req, "method", "card payments are not "
+			    "configured on this server");
+			return;
+		}
+		http_tx(req, card_purchase_tx, &c);
+		return;
+	}
+	h_lightning_purchase(req, c.pk);
 }
 
 void

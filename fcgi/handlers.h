@@ -40,6 +40,21 @@ void	 h_gift_redeem(struct http_req *);
 void	 h_gift_cancel(struct http_req *);
 void	 h_internal_redeem_pending(struct http_req *);
 
+/* h_billing.c */
+void	 h_billing_methods(struct http_req *);
+void	 h_billing_card_setup(struct http_req *);
+void	 h_billing_card_delete(struct http_req *);
+void	 h_billing_nwc_put(struct http_req *);
+void	 h_billing_nwc_delete(struct http_req *);
+
+/* h_webhooks.c */
+void	 h_webhook_stripe(struct http_req *);
+void	 h_webhook_lightning(struct http_req *);
+
+/* h_lightning.c */
+struct core_package;
+void	 h_lightning_purchase(struct http_req *, const struct core_package *);
+
 /* h_admin.c */
 void	 h_admin_adjust(struct http_req *);
 void	 h_admin_audit(struct http_req *);

@@ -189,9 +189,18 @@ http_purchase_json(const struct tally_purchase *p)
 	    (json_int_t)p->amount, "currency", p->currency, "method",
 	    p->method, "status", p->status, "created_at",
 	    http_time(p->created_at));
-	if (o != NULL && p->completed_at != 0)
+	if (o == NULL)
+		return NULL;
+	if (p->completed_at != 0)
 		json_object_set_new(o, "completed_at",
 		    http_time(p->completed_at));
+	/* Where to pay, while paying is still possible. */
+	if (strcmp(p->status, "pending") == 0 && p->checkout_url[0] != '\0')
+		json_object_set_new(o, "checkout_url",
+		    json_string(p->checkout_url));
+	if (p->refunded_amount > 0)
+		json_object_set_new(o, "refunded_amount",
+		    json_integer(p->refunded_amount));
 	return o;
 }
 

@@ -32,6 +32,20 @@ static const struct route routes[] = {
 	    BODY_JSON, h_subscription_change_interval },
 	{ "GET", "/entitlements", AUTH_USER, BODY_NONE, h_entitlements },
 
+	{ "GET", "/billing/payment-methods", AUTH_USER, BODY_NONE,
+	    h_billing_methods },
+	{ "POST", "/billing/card-setup", AUTH_USER, BODY_NONE,
+	    h_billing_card_setup },
+	{ "DELETE", "/billing/card", AUTH_USER, BODY_NONE,
+	    h_billing_card_delete },
+	{ "PUT", "/billing/nwc", AUTH_USER, BODY_JSON, h_billing_nwc_put },
+	{ "DELETE", "/billing/nwc", AUTH_USER, BODY_NONE,
+	    h_billing_nwc_delete },
+
+	{ "POST", "/webhooks/stripe", AUTH_NONE, BODY_RAW, h_webhook_stripe },
+	{ "POST", "/webhooks/lightning", AUTH_NONE, BODY_RAW,
+	    h_webhook_lightning },
+
 	{ "POST", "/gifts", AUTH_USER, BODY_JSON, h_gift_create },
 	{ "GET", "/gifts/me/created", AUTH_USER, BODY_NONE, h_gifts_created },
 	{ "GET", "/gifts/me/received", AUTH_USER, BODY_NONE, h_gifts_received },

@@ -16,8 +16,11 @@
 #include "db/db.h"
 #include "sched/sched.h"
 
-/* In order: charges first, so that their emails go out in the same tick. */
+/* In order: payments settle before anything expires, and charges come
+ * before mail so that their emails go out in the same tick. */
 static const struct sched_job jobs[] = {
+	{ "reconcile-lightning", job_reconcile_lightning },
+	{ "expire-purchases", job_expire_purchases },
 	{ "charge-recurring", job_charge_recurring },
 	{ "deliver-mail", job_deliver_mail },
 	{ "purge", job_purge },

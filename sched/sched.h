@@ -29,5 +29,7 @@ struct sched_job {
 int	 job_charge_recurring(struct sched_ctx *, json_t *counts);
 int	 job_deliver_mail(struct sched_ctx *, json_t *counts);
 int	 job_purge(struct sched_ctx *, json_t *counts);
+int	 job_expire_purchases(struct sched_ctx *, json_t *counts);
+int	 job_reconcile_lightning(struct sched_ctx *, json_t *counts);
 
 #endif

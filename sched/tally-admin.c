@@ -6,13 +6,16 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 
 #include "core/jwt.h"
 #include "core/money.h"
+#include "core/op_card.h"
 #include "core/op_config.h"
 #include "core/result.h"
 #include "db/db.h"
+#include "db/db_wallet.h"
 
 #ifndef TALLY_SHARE
 #define TALLY_SHARE "/usr/local/share/tally"
@@ -25,7 +28,9 @@ usage(void)
 	    "usage: tally-admin [--config FILE] migrate [--dir DIR]\n"
 	    "       tally-admin [--config FILE] check-config\n"
 	    "       tally-admin [--config FILE] mint-token --sub S [--email E]"
-	    " [--locale L] [--ttl SECONDS]\n");
+	    " [--locale L] [--ttl SECONDS]\n"
+	    "       tally-admin [--config FILE] charge-card --user U --amount N"
+	    " --reference R\n");
 	exit(2);
 }
 
@@ -142,6 +147,61 @@ cmd_mint(const struct core_config *cfg, int argc, char *argv[])
 	return 0;
 }
 
+/*
+ * Charge a user's saved card off-session (an operator's manual charge, and
+ * how the tests reach op_card_charge_saved).  Prints the result as JSON;
+ * the same reference never charges twice.
+ */
+static int
+cmd_charge(const struct core_config *cfg, int argc, char *argv[])
+{
+	static const char *const names[] = { "charged", "declined",
+	    "needs_authentication", "no_card", "error" };
+	struct tally_account a;
+	struct db	*db;
+	const char	*user = NULL, *ref = NULL;
+	char		 msg[512], pref[256];
+	int64_t		 amount = 0;
+	json_t		*o;
+	int		 i, rc, result = CARD_ERROR;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--user") == 0 && i + 1 < argc)
+			user = argv[++i];
+		else if (strcmp(argv[i], "--reference") == 0 && i + 1 < argc)
+			ref = argv[++i];
+		else if (strcmp(argv[i], "--amount") == 0 && i + 1 < argc) {
+			if (core_parse_int64(argv[++i], &amount) != TALLY_OK ||
+			    amount <= 0)
+				usage();
+		} else
+			usage();
+	}
+	if (user == NULL || ref == NULL || amount <= 0)
+		usage();
+	if (db_library_init() != TALLY_OK ||
+	    curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
+	    (db = db_new(cfg)) == NULL)
+		return 1;
+	if ((rc = db_account_get(db, user, &a)) == TALLY_OK)
+		rc = op_card_charge_saved(db, cfg, a.id, amount, ref,
+		    (int64_t)time(NULL), &result, msg, sizeof(msg), pref,
+		    sizeof(pref));
+	if (rc != TALLY_OK) {
+		fprintf(stderr, "tally-admin: charge-card: %s\n",
+		    core_strerror(rc));
+		db_free(db);
+		return 1;
+	}
+	o = json_pack("{s:s,s:s,s:s}", "result", names[result], "message",
+	    msg, "payment_intent", pref);
+	json_dumpf(o, stdout, JSON_COMPACT);
+	printf("\n");
+	json_decref(o);
+	db_free(db);
+	return result == CARD_CHARGED ? 0 : 3;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -167,6 +227,8 @@ main(int argc, char *argv[])
 		return cmd_check(&cfg);
 	if (strcmp(argv[i], "mint-token") == 0)
 		return cmd_mint(&cfg, argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "charge-card") == 0)
+		return cmd_charge(&cfg, argc - i - 1, argv + i + 1);
 	usage();
 	return 2;
 }

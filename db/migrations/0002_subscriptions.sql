@@ -11,6 +11,9 @@ CREATE TABLE subscriptions (
   -- end_months calendar months after it.
   anchor_at             DATETIME     NOT NULL,
   end_months            INT          NOT NULL,
+  -- Counts the runs (activations that charge); part of each charge's
+  -- effect key, so a run restarted within the same second is charged too.
+  run_no                INT          NOT NULL DEFAULT 1,
   current_period_start  DATETIME     NOT NULL,
   current_period_end    DATETIME     NOT NULL,
   next_charge_at        DATETIME     NULL,

@@ -1,0 +1,132 @@
+/* Lightning payment queries. */
+#include <string.h>
+
+#include "core/result.h"
+#include "db/db.h"
+#include "db/db_ln.h"
+
+enum ln_sql {
+	LN_INSERT,
+	LN_LATEST,
+	LN_LOCK,
+	LN_STATUS,
+	LN_OPEN,
+	LN_GET,
+	LN__MAX
+};
+
+#define LN_COLS "btcpay_invoice, subject_type, subject_id, account_id, " \
+	"amount, currency, bolt11, checkout_url, status, " \
+	"UNIX_TIMESTAMP(expires_at), UNIX_TIMESTAMP(created_at)"
+
+static const char *const sqls[LN__MAX] = {
+	[LN_INSERT] =
+	    "INSERT INTO lightning_payments (btcpay_invoice, subject_type, "
+	    "subject_id, account_id, amount, currency, bolt11, checkout_url, "
+	    "expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+	    "FROM_UNIXTIME(?), FROM_UNIXTIME(?))",
+	[LN_LATEST] =
+	    "SELECT " LN_COLS " FROM lightning_payments WHERE subject_type = ? "
+	    "AND subject_id = ? ORDER BY created_at DESC, expires_at DESC "
+	    "LIMIT 1 FOR UPDATE",
+	[LN_LOCK] =
+	    "SELECT " LN_COLS " FROM lightning_payments "
+	    "WHERE btcpay_invoice = ? FOR UPDATE",
+	[LN_STATUS] =
+	    "UPDATE lightning_payments SET status = ? WHERE btcpay_invoice = ?",
+	[LN_GET] =
+	    "SELECT " LN_COLS " FROM lightning_payments WHERE btcpay_invoice = ?",
+	[LN_OPEN] =
+	    "SELECT " LN_COLS " FROM lightning_payments WHERE status = 'new' "
+	    "AND created_at < FROM_UNIXTIME(?) ORDER BY created_at LIMIT ?",
+};
+
+static struct db_stmt *
+stmt(struct db *db, enum ln_sql id)
+{
+	return db_stmt(db, DB_G_LN, id, sqls[id]);
+}
+
+static int
+fetch(struct db *db, struct db_stmt *st, struct db_ln *l)
+{
+	memset(l, 0, sizeof(*l));
+	return db_fetch(db, st, "ssiiissssii", l->btcpay_invoice,
+	    sizeof(l->btcpay_invoice), l->subject_type, sizeof(l->subject_type),
+	    &l->subject_id, &l->account_id, &l->amount, l->currency,
+	    sizeof(l->currency), l->bolt11, sizeof(l->bolt11), l->checkout_url,
+	    sizeof(l->checkout_url), l->status, sizeof(l->status),
+	    &l->expires_at, &l->created_at);
+}
+
+static int
+one(struct db *db, struct db_stmt *st, struct db_ln *l)
+{
+	int	 rc = fetch(db, st, l);
+
+	db_done(st);
+	return rc;
+}
+
+int
+db_ln_insert(struct db *db, const struct db_ln *l, int64_t now)
+{
+	return db_exec(db, stmt(db, LN_INSERT), "ssiiisssii", l->btcpay_invoice,
+	    l->subject_type, l->subject_id, l->account_id, l->amount,
+	    l->currency, l->bolt11, l->checkout_url, l->expires_at, now);
+}
+
+int
+db_ln_latest(struct db *db, const char *type, int64_t id, struct db_ln *l)
+{
+	struct db_stmt	*st = stmt(db, LN_LATEST);
+	int		 rc;
+
+	if ((rc = db_exec(db, st, "si", type, id)) != TALLY_OK)
+		return rc;
+	return one(db, st, l);
+}
+
+int
+db_ln_lock(struct db *db, const char *inv, struct db_ln *l)
+{
+	struct db_stmt	*st = stmt(db, LN_LOCK);
+	int		 rc;
+
+	if ((rc = db_exec(db, st, "s", inv)) != TALLY_OK)
+		return rc;
+	return one(db, st, l);
+}
+
+int
+db_ln_set_status(struct db *db, const char *inv, const char *status)
+{
+	return db_exec(db, stmt(db, LN_STATUS), "ss", status, inv);
+}
+
+int
+db_ln_open(struct db *db, int64_t before, size_t max, struct db_ln *ls,
+    size_t *n)
+{
+	struct db_stmt	*st = stmt(db, LN_OPEN);
+	int		 rc;
+
+	*n = 0;
+	if ((rc = db_exec(db, st, "ii", before, (int64_t)max)) != TALLY_OK)
+		return rc;
+	while (*n < max && (rc = fetch(db, st, &ls[*n])) == TALLY_OK)
+		(*n)++;
+	db_done(st);
+	return rc == TALLY_OK || rc == TALLY_E_NOTFOUND ? TALLY_OK : rc;
+}
+
+int
+db_ln_get(struct db *db, const char *inv, struct db_ln *l)
+{
+	struct db_stmt	*st = stmt(db, LN_GET);
+	int		 rc;
+
+	if ((rc = db_exec(db, st, "s", inv)) != TALLY_OK)
+		return rc;
+	return one(db, st, l);
+}

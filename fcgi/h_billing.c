@@ -1,0 +1,115 @@
+/* Payment method routes: saved card (Stripe) and Lightning auto-pay (NWC). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/crypto.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/op_card.h"
+#include "core/result.h"
+#include "db/db.h"
+#include "db/db_pay.h"
+#include "fcgi/handlers.h"
+#include "fcgi/http.h"
+
+#define NWC_MAX	2048
+
+void
+h_billing_methods(struct http_req *req)
+{
+	struct db_profile prof;
+	int		 rc;
+
+	rc = db_profile_get(req->db, req->account.id, &prof);
+	if (rc != TALLY_OK && rc != TALLY_E_NOTFOUND) {
+		http_fail(req, rc, NULL, NULL);
+		return;
+	}
+	/* The NWC string itself is never shown back, only that it is set. */
+	http_reply(req, 200, json_pack("{s:o,s:b}", "card",
+	    prof.card_pm[0] != '\0' ? json_pack("{s:s,s:s}", "brand",
+	    prof.card_brand, "last4", prof.card_last4) : json_null(), "nwc",
+	    prof.nwc_sealed[0] != '\0'));
+}
+
+void
+h_billing_card_setup(struct http_req *req)
+{
+	char	 url[1100], err[256];
+	int	 rc;
+
+	if (req->app->cfg.stripe_secret_key[0] == '\0') {
+		http_fail(req, TALLY_E_INVALID, "card payments are not "
+		    "configured on this server", NULL);
+		return;
+	}
+	rc = op_card_setup(req->db, &req->app->cfg, &req->account, req->now,
+	    url, sizeof(url), err, sizeof(err));
+	if (rc != TALLY_OK) {
+		if (rc == TALLY_E_PROVIDER)
+			core_log("error", "stripe.setup_failed", json_pack(
+			    "{s:s,s:s}", "req", req->id, "error", err));
+		http_fail(req, rc, NULL, NULL);
+		return;
+	}
+	http_reply(req, 200, json_pack("{s:s}", "checkout_url", url));
+}
+
+void
+h_billing_card_delete(struct http_req *req)
+{
+	int	 rc;
+
+	rc = op_card_remove(req->db, &req->app->cfg, &req->account, req->now);
+	if (rc != TALLY_OK) {
+		http_fail(req, rc, NULL, NULL);
+		return;
+	}
+	http_reply(req, 200, json_pack("{s:n}", "card"));
+}
+
+void
+h_billing_nwc_put(struct http_req *req)
+{
+	const char	*url;
+	char		*sealed = NULL;
+	int		 rc;
+
+	if (core_json_str(req->json, "url", 1, 1, NWC_MAX, &url) != TALLY_OK ||
+	    strncmp(url, "nostr+walletconnect://", 22) != 0 ||
+	    strstr(url, "secret=") == NULL) {
+		http_bad_field(req, "url", "url must be a Nostr Wallet Connect "
+		    "string: nostr+walletconnect://...?relay=...&secret=...");
+		return;
+	}
+	if (req->app->cfg.encryption_key[0] == '\0') {
+		http_fail(req, TALLY_E_INVALID, "auth.encryption_key is not "
+		    "configured, so wallet connections cannot be stored", NULL);
+		return;
+	}
+	if ((rc = core_secret_seal(req->app->cfg.encryption_key, url,
+	    &sealed)) != TALLY_OK) {
+		http_fail(req, rc, NULL, NULL);
+		return;
+	}
+	rc = db_profile_set_nwc(req->db, req->account.id, sealed, req->now);
+	free(sealed);
+	if (rc != TALLY_OK) {
+		http_fail(req, rc, NULL, NULL);
+		return;
+	}
+	http_reply(req, 200, json_pack("{s:b}", "nwc", 1));
+}
+
+void
+h_billing_nwc_delete(struct http_req *req)
+{
+	int	 rc;
+
+	rc = db_profile_set_nwc(req->db, req->account.id, NULL, req->now);
+	if (rc != TALLY_OK) {
+		http_fail(req, rc, NULL, NULL);
+		return;
+	}
+	http_reply(req, 200, json_pack("{s:b}", "nwc", 0));
+}

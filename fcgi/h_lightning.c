@@ -1,0 +1,115 @@
+/* Lightning routes: buying credits by BOLT11, and the BTCPay webhook. */
+#include <string.h>
+
+#include "core/op_lightning.h"
+#include "core/result.h"
+#include "core/signature.h"
+#include "db/db.h"
+#include "fcgi/handlers.h"
+#include "fcgi/http.h"
+
+struct ln_call {
+	const struct core_package *pk;
+	struct tally_purchase p;
+	struct db_ln	 ln;
+	char		 err[256];
+};
+
+json_t *
+http_lightning_json(const struct db_ln *ln)
+{
+	return json_pack("{s:s,s:s,s:o}", "bolt11", ln->bolt11,
+	    "checkout_url", ln->checkout_url, "expires_at",
+	    http_time(ln->expires_at));
+}
+
+static int
+purchase_tx(struct http_req *req, void *arg)
+{
+	struct ln_call	*c = arg;
+	json_t		*o;
+	int		 rc;
+
+	rc = op_ln_purchase_tx(req->db, &req->app->cfg, &req->account, c->pk,
+	    req->now, &c->p, &c->ln, c->err, sizeof(c->err));
+	if (rc != TALLY_OK)
+		return rc;
+	o = http_purchase_json(&c->p);
+	json_object_del(o, "checkout_url");
+	json_object_set_new(o, "lightning", http_lightning_json(&c->ln));
+	http_reply(req, 201, o);
+	return TALLY_OK;
+}
+
+struct refresh {
+	const struct core_config *cfg;
+	const char	*type;
+	int64_t		 id, now;
+};
+
+static int
+refresh_tx(struct db *db, void *arg)
+{
+	struct refresh	*r = arg;
+
+	return op_ln_refresh_tx(db, r->cfg, r->type, r->id, r->now);
+}
+
+int
+http_ln_refresh(struct http_req *req, const char *type, int64_t id)
+{
+	struct refresh	 r = { &req->app->cfg, type, id, req->now };
+
+	return db_tx(req->db, refresh_tx, &r);
+}
+
+int
+http_lightning_configured(const struct core_config *cfg)
+{
+	return cfg->ln_api_base[0] != '\0' && cfg->ln_api_key[0] != '\0' &&
+	    cfg->ln_store_id[0] != '\0';
+}
+
+void
+h_lightning_purchase(struct http_req *req, const struct core_package *pk)
+{
+	struct ln_call	 c;
+
+	if (!http_lightning_configured(&req->app->cfg)) {
+		http_bad_field(req, "method", "Lightning payments are not "
+		    "configured on this server");
+		return;
+	}
+	memset(&c, 0, sizeof(c));
+	c.pk = pk;
+	http_tx(req, purchase_tx, &c);
+}
+
+void
+h_webhook_lightning(struct http_req *req)
+{
+	struct http_hook h;
+
+	memset(&h, 0, sizeof(h));
+	if (core_btcpay_verify(http_param(req, "HTTP_BTCPAY_SIG"),
+	    req->body != NULL ? req->body : "", req->bodylen,
+	    req->app->cfg.ln_webhook_secret) != TALLY_OK) {
+		http_fail(req, TALLY_E_SIGNATURE, NULL, NULL);
+		return;
+	}
+	h.event = json_loadb(req->body, req->bodylen, 0, NULL);
+	/* Redeliveries get new delivery ids; the effect is idempotent by
+	 * the BTCPay invoice too (op_ln_webhook_tx). */
+	h.id = json_string_value(json_object_get(h.event, "deliveryId"));
+	h.type = json_string_value(json_object_get(h.event, "type"));
+	if (h.id == NULL || h.type == NULL || strlen(h.id) > 255 ||
+	    strlen(h.type) > 64) {
+		json_decref(h.event);
+		http_fail(req, TALLY_E_JSON, "not a BTCPay webhook", NULL);
+		return;
+	}
+	h.provider = "btcpay";
+	h.apply = op_ln_webhook_tx;
+	http_run_hook(req, &h);
+	json_decref(h.event);
+}

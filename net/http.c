@@ -1,0 +1,86 @@
+/* libcurl requests answered with JSON. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "core/result.h"
+#include "net/http.h"
+
+struct sink {
+	char	*buf;
+	size_t	 len;
+	int	 toobig;
+};
+
+static size_t
+write_cb(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct sink	*s = arg;
+	size_t		 n = size * nmemb;
+	char		*nb;
+
+	if (s->len + n > NET_RESPONSE_MAX) {
+		s->toobig = 1;
+		return 0;	/* aborts the transfer */
+	}
+	if ((nb = realloc(s->buf, s->len + n + 1)) == NULL)
+		return 0;
+	s->buf = nb;
+	memcpy(s->buf + s->len, p, n);
+	s->len += n;
+	s->buf[s->len] = '\0';
+	return n;
+}
+
+int
+net_http_json(const char *method, const char *url,
+    const char *const *headers, const char *body, struct net_response *r,
+    char *err, size_t errsz)
+{
+	struct curl_slist *h = NULL;
+	struct sink	 s = { NULL, 0, 0 };
+	CURL		*c;
+	CURLcode	 cc;
+	size_t		 i;
+	int		 rc = TALLY_E_PROVIDER;
+
+	r->status = 0;
+	r->json = NULL;
+	if ((c = curl_easy_init()) == NULL)
+		return TALLY_E_NOMEM;
+	for (i = 0; headers != NULL && headers[i] != NULL; i++)
+		h = curl_slist_append(h, headers[i]);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 15L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (body != NULL) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	}
+	cc = curl_easy_perform(c);
+	if (cc != CURLE_OK) {
+		snprintf(err, errsz, "%s", s.toobig ? "response too large" :
+		    curl_easy_strerror(cc));
+		goto out;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	if (s.buf == NULL ||
+	    (r->json = json_loadb(s.buf, s.len, 0, NULL)) == NULL) {
+		snprintf(err, errsz, "HTTP %ld without a JSON body", r->status);
+		goto out;
+	}
+	rc = TALLY_OK;
+out:
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	free(s.buf);
+	return rc;
+}

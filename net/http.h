@@ -1,0 +1,28 @@
+/* Outbound HTTP(S) with libcurl: bounded responses, fixed timeouts. */
+#ifndef NET_HTTP_H
+#define NET_HTTP_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#define NET_RESPONSE_MAX	(1024 * 1024)
+
+struct net_response {
+	long	 status;	/* HTTP status; 0 when none arrived */
+	json_t	*json;		/* parsed body, or NULL when not JSON */
+};
+
+/*
+ * Send method url with the given header lines (NULL-terminated array) and
+ * body (may be NULL), connect timeout 5 s, total 15 s.  Returns TALLY_OK
+ * when a response arrived (any status; OUT: *r, json_decref(r->json)
+ * after), or TALLY_E_PROVIDER (no connection, timeout, oversized or
+ * non-JSON body) with a short reason in err.  Header values are never
+ * logged here.
+ */
+int	 net_http_json(const char *method, const char *url,
+	    const char *const *headers, const char *body, struct net_response *r,
+	    char *err, size_t errsz);
+
+#endif

@@ -1,0 +1,42 @@
+/* Jobs expire-purchases and reconcile-lightning. */
+#include "core/op_lightning.h"
+#include "core/result.h"
+#include "db/db.h"
+#include "db/db_pay.h"
+#include "sched/sched.h"
+
+#define RECONCILE_PER_TICK	500
+
+/*
+ * Pending card purchases past their Checkout Session's expiry become
+ * expired.  Lightning purchases are left to reconcile-lightning, which
+ * asks BTCPay first, so that a payment made at the last moment is never
+ * expired here.
+ */
+int
+job_expire_purchases(struct sched_ctx *ctx, json_t *counts)
+{
+	uint64_t	 n = 0;
+	int		 rc;
+
+	rc = db_purchase_expire(ctx->db, "card", ctx->now, &n);
+	json_object_set_new(counts, "expired", json_integer((json_int_t)n));
+	return rc;
+}
+
+/* Ask BTCPay about open Lightning payments whose webhook may be lost. */
+int
+job_reconcile_lightning(struct sched_ctx *ctx, json_t *counts)
+{
+	struct op_ln_counts c = { 0, 0, 0, 0 };
+	int		 rc = TALLY_OK;
+
+	if (ctx->cfg->ln_api_base[0] != '\0')
+		rc = op_ln_reconcile(ctx->db, ctx->cfg, ctx->now,
+		    RECONCILE_PER_TICK, &c);
+	json_object_set_new(counts, "checked", json_integer(c.checked));
+	json_object_set_new(counts, "settled", json_integer(c.settled));
+	json_object_set_new(counts, "expired", json_integer(c.expired));
+	json_object_set_new(counts, "errors", json_integer(c.errors));
+	return rc;
+}
