@@ -77,7 +77,10 @@ op_card_purchase_tx(struct db *db, const struct core_config *cfg,
 	snprintf(buf, sizeof(buf), "%s/?purchase=%lld&checkout=cancel",
 	    cfg->http_public_url, (long long)p->id);
 	core_form_add(&f, "cancel_url", buf);
-	core_form_add_int(&f, "expires_at", p->expires_at);
+	/* Stripe wants at least 30 minutes ahead when it receives it; the
+	 * session may outlive the purchase by a minute (a payment in that
+	 * minute is credited all the same: paid is paid). */
+	core_form_add_int(&f, "expires_at", p->expires_at + 60);
 	/* Our purchase id names the session: a retry never makes two. */
 	snprintf(idem, sizeof(idem), "tally-purchase-%lld-checkout",
 	    (long long)p->id);

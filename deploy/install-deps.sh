@@ -8,7 +8,7 @@ runtime="mariadb-server mariadb-client lighttpd libfcgi-bin python3-aiosmtpd \
 curl openssl"
 case "${1:-build}" in
 build) want="$build" ;;
-test) want="$build $runtime libcmocka-dev nodejs" ;;
+test) want="$build $runtime libcmocka-dev nodejs npm" ;;
 run) want="$build $runtime" ;;
 bench) want="$build $runtime wrk" ;;
 *) echo "usage: $0 build|test|run|bench" >&2; exit 2 ;;
@@ -18,6 +18,9 @@ for p in $want; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
 		# A node from elsewhere (nvm, the image) is as good as Debian's.
 		if [ "$p" = nodejs ] && command -v node >/dev/null 2>&1; then
+			continue
+		fi
+		if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then
 			continue
 		fi
 		missing="$missing $p"
