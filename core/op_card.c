@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/money.h"
 #include "core/op_card.h"
+#include "core/op_invoice.h"
 #include "core/result.h"
 #include "db/db.h"
 #include "db/db_misc.h"
@@ -327,6 +328,28 @@ op_purchase_paid_tx(struct db *db, struct tally_purchase *p, int64_t amount,
 	    payment_ref);
 }
 
+/* An invoice paid through Stripe (Checkout or a PaymentIntent). */
+static int
+event_invoice(struct db *db, const struct core_config *cfg,
+    const json_t *obj, const char *amount_key, int64_t now, int *handled)
+{
+	const char	*s;
+	int64_t		 id;
+	int		 rc;
+
+	*handled = 0;
+	s = json_string_value(json_object_get(json_object_get(obj,
+	    "metadata"), "invoice_id"));
+	if (s == NULL || core_parse_int64(s, &id) != TALLY_OK || id <= 0)
+		return TALLY_OK;
+	*handled = 1;
+	rc = op_invoice_paid_tx(db, cfg, id, json_integer_value(
+	    json_object_get(obj, amount_key)), json_string_value(
+	    json_object_get(obj, "currency")), "card", now);
+	return rc == TALLY_E_CONFLICT || rc == TALLY_E_NOTFOUND ? TALLY_OK :
+	    rc;
+}
+
 /* The purchase an event names in its metadata. */
 static int
 event_purchase(struct db *db, const json_t *obj, struct tally_purchase *p)
@@ -406,7 +429,7 @@ on_session_completed(struct db *db, const struct core_config *cfg,
 	char		 path[320], err[256];
 	int64_t		 account_id;
 	long		 status;
-	int		 rc;
+	int		 rc, handled;
 
 	if (mode != NULL && strcmp(mode, "setup") == 0) {
 		seti = json_string_value(json_object_get(obj, "setup_intent"));
@@ -429,6 +452,9 @@ on_session_completed(struct db *db, const struct core_config *cfg,
 	paid = json_string_value(json_object_get(obj, "payment_status"));
 	if (paid == NULL || strcmp(paid, "paid") != 0)
 		return TALLY_OK;
+	if ((rc = event_invoice(db, cfg, obj, "amount_total", now,
+	    &handled)) != TALLY_OK || handled)
+		return rc;
 	if ((rc = event_purchase(db, obj, &p)) != TALLY_OK)
 		return rc == TALLY_E_NOTFOUND ? TALLY_OK : rc;
 	rc = op_purchase_paid_tx(db, &p, json_integer_value(json_object_get(
@@ -439,11 +465,15 @@ on_session_completed(struct db *db, const struct core_config *cfg,
 }
 
 static int
-on_intent(struct db *db, const json_t *obj, int succeeded, int64_t now)
+on_intent(struct db *db, const struct core_config *cfg, const json_t *obj,
+    int succeeded, int64_t now)
 {
 	struct tally_purchase p;
-	int	 rc;
+	int	 rc, handled;
 
+	if (succeeded && ((rc = event_invoice(db, cfg, obj, "amount_received",
+	    now, &handled)) != TALLY_OK || handled))
+		return rc;
 	if ((rc = event_purchase(db, obj, &p)) != TALLY_OK)
 		return rc == TALLY_E_NOTFOUND ? TALLY_OK : rc;
 	if (succeeded) {
@@ -540,12 +570,60 @@ op_card_webhook_tx(struct db *db, const struct core_config *cfg,
 	if (strcmp(type, "checkout.session.completed") == 0)
 		return on_session_completed(db, cfg, obj, now);
 	if (strcmp(type, "payment_intent.succeeded") == 0)
-		return on_intent(db, obj, 1, now);
+		return on_intent(db, cfg, obj, 1, now);
 	if (strcmp(type, "payment_intent.payment_failed") == 0)
-		return on_intent(db, obj, 0, now);
+		return on_intent(db, cfg, obj, 0, now);
 	if (strcmp(type, "setup_intent.succeeded") == 0)
 		return on_setup_succeeded(db, cfg, obj, now);
 	if (strcmp(type, "charge.refunded") == 0)
 		return on_refund(db, obj, now);
+	return TALLY_OK;
+}
+
+int
+op_card_invoice_checkout(const struct core_config *cfg, int64_t invoice_id,
+    const char *number, int64_t total, const char *email, int64_t now,
+    char *url, size_t urlsz, char *err, size_t errsz)
+{
+	struct core_form f;
+	json_t		*obj = NULL;
+	const char	*u;
+	char		 cur[4], idem[96], buf[512], name[96];
+	long		 status;
+	int		 rc;
+
+	lower(cfg->currency, cur, sizeof(cur));
+	snprintf(name, sizeof(name), "Invoice %s", number);
+	core_form_init(&f);
+	core_form_add(&f, "mode", "payment");
+	core_form_add(&f, "line_items[0][price_data][currency]", cur);
+	core_form_add_int(&f, "line_items[0][price_data][unit_amount]", total);
+	core_form_add(&f, "line_items[0][price_data][product_data][name]",
+	    name);
+	core_form_add_int(&f, "line_items[0][quantity]", 1);
+	core_form_add_int(&f, "client_reference_id", invoice_id);
+	core_form_add_int(&f, "metadata[invoice_id]", invoice_id);
+	core_form_add_int(&f, "payment_intent_data[metadata][invoice_id]",
+	    invoice_id);
+	if (email != NULL && *email != '\0')
+		core_form_add(&f, "customer_email", email);
+	snprintf(buf, sizeof(buf), "%s/?invoice=%lld&checkout=success",
+	    cfg->http_public_url, (long long)invoice_id);
+	core_form_add(&f, "success_url", buf);
+	snprintf(buf, sizeof(buf), "%s/?invoice=%lld&checkout=cancel",
+	    cfg->http_public_url, (long long)invoice_id);
+	core_form_add(&f, "cancel_url", buf);
+	/* One session per invoice and hour: a retry reuses it. */
+	snprintf(idem, sizeof(idem), "tally-invoice-%lld-checkout-%lld",
+	    (long long)invoice_id, (long long)(now / 3600));
+	rc = net_stripe_call(cfg, "/v1/checkout/sessions", &f, idem, &obj,
+	    &status, err, errsz);
+	if (rc != TALLY_OK || (u = json_string_value(json_object_get(obj,
+	    "url"))) == NULL) {
+		json_decref(obj);
+		return TALLY_E_PROVIDER;
+	}
+	snprintf(url, urlsz, "%s", u);
+	json_decref(obj);
 	return TALLY_OK;
 }

@@ -63,6 +63,12 @@ int	 op_card_charge_saved(struct db *, const struct core_config *,
 int	 op_card_webhook_tx(struct db *, const struct core_config *,
 	    const json_t *event, int64_t now);
 
+/* A Checkout Session paying invoice id.  OUT: url. */
+int	 op_card_invoice_checkout(const struct core_config *,
+	    int64_t invoice_id, const char *number, int64_t total,
+	    const char *email, int64_t now, char *url, size_t urlsz, char *err,
+	    size_t errsz);
+
 /*
  * Credit a paid purchase once (ledger effect key purchase:ID) and mark it
  * succeeded; shared by card and Lightning.  amount and currency are what

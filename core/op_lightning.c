@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "core/money.h"
 #include "core/op_card.h"
+#include "core/op_invoice.h"
 #include "core/op_lightning.h"
 #include "core/result.h"
 #include "db/db.h"
@@ -72,9 +73,9 @@ settle(struct db *db, const struct db_ln *l,
 		    l->btcpay_invoice, now);
 		return rc == TALLY_E_CONFLICT ? TALLY_OK : rc;
 	}
-	core_log("warn", "lightning.subject_unsupported", json_pack("{s:s,s:I}",
-	    "subject", l->subject_type, "id", (json_int_t)l->subject_id));
-	return TALLY_OK;
+	rc = op_invoice_paid_tx(db, NULL, l->subject_id, l->amount, l->currency,
+	    "lightning", now);
+	return rc == TALLY_E_CONFLICT ? TALLY_OK : rc;
 }
 
 /* Ask BTCPay about l and act on its answer. OUT: *state (its status). */

@@ -89,9 +89,14 @@ op_sub_activate_tx(struct db *db, const struct core_config *cfg,
     const struct tally_account *a, const struct core_product *p, int iv,
     int64_t now, struct db_sub *s)
 {
+	int64_t	 balance;
 	int	 rc, act;
 
 	(void)cfg;
+	/* The account row lock serialises a user's concurrent activations:
+	 * the second finds the subscription the first created. */
+	if ((rc = db_account_lock(db, a->id, &balance)) != TALLY_OK)
+		return rc;
 	rc = db_sub_get(db, a->id, p->id, 1, s);
 	if (rc == TALLY_E_NOTFOUND) {
 		memset(s, 0, sizeof(*s));

@@ -27,6 +27,7 @@ static const char *const texts[TALLY__MAX] = {
 	[TALLY_E_NOTYET] = "token not yet valid",
 	[TALLY_E_IO] = "I/O error",
 	[TALLY_E_PROVIDER] = "payment provider error",
+	[TALLY_E_PAYMENT] = "payment declined",
 };
 
 const char *

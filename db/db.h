@@ -18,6 +18,7 @@ enum db_group {
 	DB_G_AUDIT,
 	DB_G_PAY,
 	DB_G_LN,
+	DB_G_INVOICE,
 	DB_G_SUB,
 	DB_G_OUTBOX,
 	DB_G_GIFT,

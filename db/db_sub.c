@@ -14,6 +14,9 @@ enum sub_sql {
 	SUB_INSERT,
 	SUB_UPDATE,
 	SUB_CLAIM_DUE,
+	SUB_LOCK_ID,
+	SUB_RENEW_DUE,
+	SUB_END_DUE,
 	SUB__MAX
 };
 
@@ -65,7 +68,24 @@ static const char *const sqls[SUB__MAX] = {
 	    "SELECT " SUB_COLS " FROM subscriptions s "
 	    "WHERE s.status = 'active' AND s.next_charge_at <= FROM_UNIXTIME(?)"
 	    " ORDER BY s.next_charge_at, s.id LIMIT ? FOR UPDATE SKIP LOCKED",
+	[SUB_LOCK_ID] =
+	    "SELECT " SUB_COLS " FROM subscriptions s WHERE s.id = ? FOR UPDATE",
+	/* Invoice-billed subscriptions inside their renewal lead that have
+	 * no renewal invoice for this cycle yet. */
+	[SUB_RENEW_DUE] =
+	    "SELECT " SUB_COLS " FROM subscriptions s WHERE s.product = ? AND "
+	    "s.status = 'active' AND s.cancel_at_period_end = 0 AND "
+	    "s.current_period_end <= FROM_UNIXTIME(?) AND NOT EXISTS (SELECT 1 "
+	    "FROM invoices i WHERE i.cycle_key = CONCAT('renew:', s.id, ':', "
+	    "s.run_no, ':', UNIX_TIMESTAMP(s.current_period_end))) "
+	    "ORDER BY s.current_period_end, s.id LIMIT ? FOR UPDATE SKIP LOCKED",
+	[SUB_END_DUE] =
+	    "UPDATE subscriptions SET status = IF(cancel_at_period_end, "
+	    "'canceled', 'expired'), ended_at = current_period_end, "
+	    "updated_at = FROM_UNIXTIME(?) WHERE product = ? AND "
+	    "status = 'active' AND current_period_end <= FROM_UNIXTIME(?)",
 };
+
 
 static struct db_stmt *
 stmt(struct db *db, enum sub_sql id)
@@ -178,4 +198,41 @@ db_sub_claim_due(struct db *db, int64_t now, size_t max,
 	if ((rc = db_exec(db, st, "ii", now, (int64_t)max)) != TALLY_OK)
 		return rc;
 	return fetch_many(db, st, max, subs, n);
+}
+
+int
+db_sub_lock_id(struct db *db, int64_t id, struct db_sub *s)
+{
+	struct db_stmt	*st = stmt(db, SUB_LOCK_ID);
+	int		 rc;
+
+	if ((rc = db_exec(db, st, "i", id)) != TALLY_OK)
+		return rc;
+	return fetch_one(db, st, s);
+}
+
+int
+db_sub_claim_renewals(struct db *db, const char *product, int64_t horizon,
+    size_t max, struct db_sub *subs, size_t *n)
+{
+	struct db_stmt	*st = stmt(db, SUB_RENEW_DUE);
+	int		 rc;
+
+	*n = 0;
+	if ((rc = db_exec(db, st, "sii", product, horizon, (int64_t)max)) !=
+	    TALLY_OK)
+		return rc;
+	return fetch_many(db, st, max, subs, n);
+}
+
+int
+db_sub_end_due(struct db *db, const char *product, int64_t now, uint64_t *n)
+{
+	struct db_stmt	*st = stmt(db, SUB_END_DUE);
+	int		 rc;
+
+	*n = 0;
+	if ((rc = db_exec(db, st, "isi", now, product, now)) == TALLY_OK)
+		*n = db_affected(st);
+	return rc;
 }

@@ -43,4 +43,16 @@ int	 db_sub_update(struct db *, const struct db_sub *s, int64_t now);
 int	 db_sub_claim_due(struct db *, int64_t now, size_t max,
 	    struct db_sub *subs, size_t *n);
 
+int	 db_sub_lock_id(struct db *, int64_t id, struct db_sub *s);
+/*
+ * Claim active subscriptions of product whose period ends by horizon and
+ * that have no renewal invoice for the cycle (SKIP LOCKED).
+ */
+int	 db_sub_claim_renewals(struct db *, const char *product,
+	    int64_t horizon, size_t max, struct db_sub *subs, size_t *n);
+/* End product's active subscriptions whose period is over: canceled
+ * when set to end, else expired.  OUT: *n. */
+int	 db_sub_end_due(struct db *, const char *product, int64_t now,
+	    uint64_t *n);
+
 #endif

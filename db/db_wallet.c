@@ -14,6 +14,7 @@ enum wallet_sql {
 	W_ACCOUNT_LOCK,
 	W_ACCOUNT_SIGNUP,
 	W_BALANCE_ADD,
+	W_BALANCE_UNDO,
 	W_LEDGER_INSERT,
 	W_LEDGER_GET,
 	W_LEDGER_LIST,
@@ -49,6 +50,8 @@ static const char *const sqls[W__MAX] = {
 	[W_BALANCE_ADD] =
 	    "UPDATE accounts SET balance = (@tally_balance := balance + ?) "
 	    "WHERE id = ? AND balance + ? >= 0",
+	[W_BALANCE_UNDO] =
+	    "UPDATE accounts SET balance = balance - ? WHERE id = ?",
 	[W_LEDGER_INSERT] =
 	    "INSERT INTO ledger (account_id, kind, amount, balance_after, "
 	    "operation, description, effect_key, created_at) "
@@ -171,8 +174,22 @@ db_ledger_apply(struct db *db, int64_t account_id, const char *kind,
 	if (db_affected(st) != 1)
 		return TALLY_E_INSUFFICIENT;
 	st = stmt(db, W_LEDGER_INSERT);
-	if ((rc = db_exec(db, st, "isisssi", account_id, kind, amount,
-	    operation, description, effect_key, now)) != TALLY_OK)
+	rc = db_exec(db, st, "isisssi", account_id, kind, amount, operation,
+	    description, effect_key, now);
+	if (rc == TALLY_E_DUPLICATE) {
+		/*
+		 * The effect happened before.  InnoDB undoes only the failed
+		 * INSERT, not our UPDATE: take the change back, so a caller
+		 * that answers "done already" and commits leaves the balance
+		 * as the ledger says.
+		 */
+		st = stmt(db, W_BALANCE_UNDO);
+		if ((rc = db_exec(db, st, "ii", amount, account_id)) !=
+		    TALLY_OK)
+			return rc;
+		return TALLY_E_DUPLICATE;
+	}
+	if (rc != TALLY_OK)
 		return rc;
 	rc = fetch_tx(db, st, tx);
 	db_done(st);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "core/op_invoice.h"
 #include "core/op_subscription.h"
 #include "core/result.h"
 #include "core/subscription.h"
@@ -152,6 +153,29 @@ activate_tx(struct http_req *req, void *arg)
 	return TALLY_OK;
 }
 
+/* An invoice-billed product: pending_activation and a first invoice. */
+static int
+activate_invoice_tx(struct http_req *req, void *arg)
+{
+	struct sub_call	*c = arg;
+	struct db_invoice inv;
+	json_t		*o;
+	int		 rc;
+
+	rc = op_invoice_sub_activate_tx(req->db, &req->app->cfg, &req->account,
+	    c->p, c->iv, req->now, &c->s, &inv);
+	if (rc != TALLY_OK)
+		return rc;
+	o = sub_json(&req->app->cfg, &c->s);
+	if (inv.id != 0) {
+		json_object_set_new(o, "invoice", http_invoice_json(req->db,
+		    &inv, 1));
+		http_reply(req, 201, o);
+	} else
+		http_reply(req, 200, o);
+	return TALLY_OK;
+}
+
 void
 h_subscription_activate(struct http_req *req)
 {
@@ -161,13 +185,8 @@ h_subscription_activate(struct http_req *req)
 	if ((c.p = product_or_respond(req)) == NULL ||
 	    interval_or_respond(req, c.p, &c.iv) != TALLY_OK)
 		return;
-	if (c.p->billing != CORE_BILLING_CREDITS) {
-		/* Invoice-billed products come with the invoice engine. */
-		http_bad_field(req, "product", "products billed by invoice "
-		    "cannot be activated on this server yet");
-		return;
-	}
-	http_tx(req, activate_tx, &c);
+	http_tx(req, c.p->billing == CORE_BILLING_CREDITS ? activate_tx :
+	    activate_invoice_tx, &c);
 }
 
 static int

@@ -55,6 +55,14 @@ void	 h_webhook_lightning(struct http_req *);
 struct core_package;
 void	 h_lightning_purchase(struct http_req *, const struct core_package *);
 
+/* h_invoices.c */
+void	 h_invoices_list(struct http_req *);
+void	 h_invoice_get(struct http_req *);
+void	 h_invoice_pay(struct http_req *);
+void	 h_invoice_reissue(struct http_req *);
+void	 h_admin_mark_paid(struct http_req *);
+void	 h_internal_activity(struct http_req *);
+
 /* h_admin.c */
 void	 h_admin_adjust(struct http_req *);
 void	 h_admin_audit(struct http_req *);

@@ -145,6 +145,10 @@ int	 http_lightning_configured(const struct core_config *);
 /* Refresh a subject's Lightning payment from BTCPay in a transaction. */
 int	 http_ln_refresh(struct http_req *, const char *type, int64_t id);
 
+struct db_invoice;
+/* An INVOICE object, with its items when items is set. */
+json_t	*http_invoice_json(struct db *, const struct db_invoice *, int items);
+
 /* The AUTHORIZER role (fcgi/gate.c): sets the response for uri. */
 void	 http_gate(struct http_req *, const char *uri);
 

@@ -46,6 +46,8 @@ static const struct http_error errors[TALLY__MAX] = {
 	[TALLY_E_EXPIRED] = { 401, "unauthorized", "token expired" },
 	[TALLY_E_NOTYET] = { 401, "unauthorized", "token not yet valid" },
 	[TALLY_E_IO] = { 500, "internal_error", "I/O error" },
+	[TALLY_E_PAYMENT] = { 402, "payment_failed", "the payment was "
+	    "declined; nothing was charged" },
 	[TALLY_E_PROVIDER] = { 502, "provider_error", "the payment provider "
 	    "could not be reached or refused the request; nothing was "
 	    "charged, try again" },

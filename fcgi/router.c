@@ -46,6 +46,16 @@ static const struct route routes[] = {
 	{ "POST", "/webhooks/lightning", AUTH_NONE, BODY_RAW,
 	    h_webhook_lightning },
 
+	{ "GET", "/invoices", AUTH_USER, BODY_NONE, h_invoices_list },
+	{ "GET", "/invoices/{id}", AUTH_USER, BODY_NONE, h_invoice_get },
+	{ "POST", "/invoices/{id}/pay", AUTH_USER, BODY_JSON, h_invoice_pay },
+	{ "POST", "/invoices/{id}/reissue", AUTH_USER, BODY_NONE,
+	    h_invoice_reissue },
+	{ "POST", "/admin/invoices/{id}/mark-paid", AUTH_ADMIN, BODY_JSON,
+	    h_admin_mark_paid },
+	{ "POST", "/internal/activity", AUTH_SERVICE, BODY_JSON,
+	    h_internal_activity },
+
 	{ "POST", "/gifts", AUTH_USER, BODY_JSON, h_gift_create },
 	{ "GET", "/gifts/me/created", AUTH_USER, BODY_NONE, h_gifts_created },
 	{ "GET", "/gifts/me/received", AUTH_USER, BODY_NONE, h_gifts_received },

@@ -22,6 +22,9 @@ static const struct sched_job jobs[] = {
 	{ "reconcile-lightning", job_reconcile_lightning },
 	{ "expire-purchases", job_expire_purchases },
 	{ "charge-recurring", job_charge_recurring },
+	{ "invoice-expiry", job_invoice_expiry },
+	{ "invoice-renewals", job_invoice_renewals },
+	{ "plan-billing", job_plan_billing },
 	{ "deliver-mail", job_deliver_mail },
 	{ "purge", job_purge },
 };

@@ -29,6 +29,9 @@ struct sched_job {
 int	 job_charge_recurring(struct sched_ctx *, json_t *counts);
 int	 job_deliver_mail(struct sched_ctx *, json_t *counts);
 int	 job_purge(struct sched_ctx *, json_t *counts);
+int	 job_invoice_renewals(struct sched_ctx *, json_t *counts);
+int	 job_plan_billing(struct sched_ctx *, json_t *counts);
+int	 job_invoice_expiry(struct sched_ctx *, json_t *counts);
 int	 job_expire_purchases(struct sched_ctx *, json_t *counts);
 int	 job_reconcile_lightning(struct sched_ctx *, json_t *counts);
 

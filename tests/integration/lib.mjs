@@ -367,3 +367,13 @@ export async function smtpStart({ timeoutMs = 15000 } = {}) {
   }
   return child.pid;
 }
+
+// iso plus n calendar months, clamped to the month's last day (Jan 31 + 1
+// = Feb 28/29), time of day kept; the API's ISO format.
+export function addMonthsIso(iso, n) {
+  const d = new Date(iso);
+  const y = d.getUTCFullYear();
+  const m = d.getUTCMonth() + n;
+  const last = new Date(Date.UTC(y, m + 1, 0)).getUTCDate();
+  return isoTime(Date.UTC(y, m, Math.min(d.getUTCDate(), last), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()));
+}

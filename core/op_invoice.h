@@ -1,0 +1,111 @@
+/* The invoice engine: numbering, claiming outstanding items, payment and
+ * its effects, invoice-billed subscriptions, per-resource plans, and the
+ * payment cascade. */
+#ifndef CORE_OP_INVOICE_H
+#define CORE_OP_INVOICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/model.h"
+#include "db/db_invoice.h"
+#include "db/db_sub.h"
+
+struct db;
+
+struct op_item {
+	const char	*description;
+	int64_t		 amount;
+	const char	*resource_id;	/* may be NULL */
+	const char	*plan;		/* may be NULL */
+};
+
+/*
+ * A new pending invoice of items (total = their sum, which must be
+ * positive) with the account's next gap-free number TLY-YYYY-NNNNNN, in
+ * the caller's transaction.  cycle_key (may be NULL) makes it unique.
+ * OUT: *inv.
+ */
+int	 op_invoice_create_tx(struct db *, const struct core_config *,
+	    int64_t account_id, const char *kind, const struct op_item *items,
+	    size_t n, int64_t period_start, int64_t period_end,
+	    int64_t expires_at, int64_t subscription_id, const char *cycle_key,
+	    int64_t now, struct db_invoice *inv);
+
+/*
+ * Claim the account's outstanding items onto a new invoice when they net
+ * positive; a net credit stays outstanding.  OUT: *created, *inv.
+ */
+int	 op_invoice_claim_tx(struct db *, const struct core_config *,
+	    int64_t account_id, int64_t now, int *created,
+	    struct db_invoice *inv);
+
+/*
+ * Record that invoice id was paid amount (currency) via a method, and
+ * apply its effect (a subscription starts or extends).  Paid already is
+ * TALLY_OK (exactly once); a void invoice or a mismatching amount is
+ * TALLY_E_CONFLICT (logged).
+ */
+int	 op_invoice_paid_tx(struct db *, const struct core_config *,
+	    int64_t id, int64_t amount, const char *currency, const char *via,
+	    int64_t now);
+
+/*
+ * Pay the account's invoice id from its wallet (ledger invoice_payment)
+ * in the caller's transaction.  TALLY_E_NOTFOUND, TALLY_E_CONFLICT (not
+ * pending: see inv->status), TALLY_E_INSUFFICIENT.  OUT: *inv (after).
+ */
+int	 op_invoice_pay_credits_tx(struct db *, const struct core_config *,
+	    const struct tally_account *, int64_t id, int64_t now,
+	    struct db_invoice *inv);
+
+/* Admin: mark a pending invoice paid by hand, with an audit row. */
+int	 op_invoice_mark_paid_tx(struct db *, const struct core_config *,
+	    int64_t id, const char *actor, const char *reference,
+	    const char *note, int64_t now, struct db_invoice *inv);
+
+/*
+ * A new invoice in place of the account's expired or void invoice id,
+ * with the same items and period, while what it pays for is still due (a
+ * subscription's current cycle, or usage).  TALLY_E_CONFLICT otherwise.
+ */
+int	 op_invoice_reissue_tx(struct db *, const struct core_config *,
+	    const struct tally_account *, int64_t id, int64_t now,
+	    struct db_invoice *inv);
+
+/*
+ * Activate an invoice-billed product: a subscription in
+ * pending_activation with a first invoice to pay (the pending one again
+ * when it is still payable).  An active subscription keeps running (the
+ * interval applies from the next renewal).  OUT: *s, *inv (inv->id 0
+ * when none is due).
+ */
+int	 op_invoice_sub_activate_tx(struct db *, const struct core_config *,
+	    const struct tally_account *, const struct core_product *p,
+	    int iv, int64_t now, struct db_sub *s, struct db_invoice *inv);
+
+/*
+ * Record a resource activity (idempotent by resource, type, at) and its
+ * prorated item, setting the billing anchor on the first billable one.
+ * OUT: *duplicate (recorded before: nothing done).
+ */
+int	 op_activity_record_tx(struct db *, const struct core_config *,
+	    int64_t account_id, const char *resource, const char *type,
+	    const char *plan, int64_t at, int64_t now, int *duplicate);
+
+struct op_invoice_counts {
+	int64_t	 renewals, invoices, paid, emailed, expired, ended, errors;
+};
+
+/* Job: renewal invoices for invoice-billed subscriptions, emailed. */
+int	 op_invoice_renewals(struct db *, const struct core_config *,
+	    int64_t now, struct op_invoice_counts *);
+/* Job: plan renewals at period starts, claims, and the payment cascade. */
+int	 op_plan_billing(struct db *, const struct core_config *, int64_t now,
+	    volatile int *stop, struct op_invoice_counts *);
+/* Job: expire pending invoices and ended invoice subscriptions. */
+int	 op_invoice_expiry(struct db *, const struct core_config *,
+	    int64_t now, struct op_invoice_counts *);
+
+#endif

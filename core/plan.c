@@ -1,0 +1,142 @@
+/* Proration, activity items and error summaries. */
+#include <string.h>
+
+#include "money.h"
+#include "plan.h"
+#include "result.h"
+
+int
+core_prorate(int64_t price, int64_t remaining, int64_t len, int64_t *out)
+{
+	if (len <= 0 || price < 0)
+		return TALLY_E_INVALID;
+	if (remaining < 0)
+		remaining = 0;
+	if (remaining > len)
+		remaining = len;
+	return core_money_muldiv(price, remaining, len, out);
+}
+
+static const char *const activity_names[ACT__MAX] = {
+	"create", "update", "activate", "deactivate"
+};
+
+int
+core_activity_parse(const char *s)
+{
+	int	 i;
+
+	for (i = 0; i < ACT__MAX; i++)
+		if (strcmp(s, activity_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+void
+core_resource_apply(struct core_resource_state *st, int type,
+    const char *plan)
+{
+	switch (type) {
+	case ACT_CREATE:
+		st->exists = 1;
+		st->active = 1;
+		break;
+	case ACT_ACTIVATE:
+		st->exists = 1;
+		st->active = 1;
+		break;
+	case ACT_DEACTIVATE:
+		st->active = 0;
+		return;		/* the plan stays for a later activate */
+	case ACT_UPDATE:
+		st->exists = 1;
+		break;
+	default:
+		return;
+	}
+	if (plan != NULL && *plan != '\0' && strlen(plan) < sizeof(st->plan))
+		memcpy(st->plan, plan, strlen(plan) + 1);
+}
+
+int
+core_activity_amount(const struct core_resource_state *before, int type,
+    int64_t old_price, int64_t new_price, int same_plan, int64_t remaining,
+    int64_t len, int64_t *amount, int *has_item)
+{
+	int64_t	 a = 0, b = 0;
+	int	 rc;
+
+	*amount = 0;
+	*has_item = 0;
+	switch (type) {
+	case ACT_CREATE:
+	case ACT_ACTIVATE:
+		/* Activating what runs already charges nothing twice. */
+		if (before->active || new_price <= 0)
+			return TALLY_OK;
+		if ((rc = core_prorate(new_price, remaining, len, amount)) !=
+		    TALLY_OK)
+			return rc;
+		break;
+	case ACT_DEACTIVATE:
+		if (!before->active || old_price <= 0)
+			return TALLY_OK;
+		if ((rc = core_prorate(old_price, remaining, len, &a)) !=
+		    TALLY_OK)
+			return rc;
+		*amount = -a;
+		break;
+	case ACT_UPDATE:
+		if (!before->active || same_plan || old_price == new_price)
+			return TALLY_OK;
+		/* Each side prorated on its own, then the difference, so an
+		 * upgrade and a downgrade of the same pair mirror exactly. */
+		if ((rc = core_prorate(new_price, remaining, len, &a)) !=
+		    TALLY_OK || (rc = core_prorate(old_price, remaining, len,
+		    &b)) != TALLY_OK)
+			return rc;
+		*amount = a - b;
+		break;
+	default:
+		return TALLY_E_INVALID;
+	}
+	*has_item = *amount != 0;
+	return TALLY_OK;
+}
+
+void
+core_summarize(const char *in, size_t max, char *out)
+{
+	size_t	 o = 0, keep, need;
+	int	 space = 0, cut = 0;
+
+	while (*in == ' ' || *in == '\t' || *in == '\r' || *in == '\n')
+		in++;
+	for (; *in != '\0'; in++) {
+		if (*in == ' ' || *in == '\t' || *in == '\r' || *in == '\n' ||
+		    *in == '\f' || *in == '\v') {
+			space = 1;
+			continue;
+		}
+		need = space ? 2 : 1;
+		if (o + need > max) {
+			cut = 1;
+			break;
+		}
+		if (space) {
+			out[o++] = ' ';
+			space = 0;
+		}
+		out[o++] = *in;
+	}
+	out[o] = '\0';
+	if (!cut || max < 3)
+		return;
+	/* Room for "...", never splitting a UTF-8 sequence. */
+	keep = max - 3 < o ? max - 3 : o;
+	while (keep > 0 && ((unsigned char)out[keep] & 0xC0) == 0x80)
+		keep--;
+	while (keep > 0 && out[keep - 1] == ' ')
+		keep--;
+	memcpy(out + keep, "...", 4);
+}
