@@ -74,3 +74,65 @@ core_route_match(const char *pattern, const char *path,
 	}
 	return *p == '\0' && *s == '\0';
 }
+
+int
+core_path_normalize(const char *uri, char *out, size_t outsz)
+{
+	size_t	 n = strcspn(uri, "?"), i, o = 0;
+	int	 hi, lo, c;
+
+	if (outsz < 2)
+		return -1;
+	out[o++] = '/';
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)uri[i];
+		if (c == '%') {
+			if (i + 2 >= n)
+				return -1;
+			if ((hi = hexval(uri[i + 1])) < 0 ||
+			    (lo = hexval(uri[i + 2])) < 0)
+				return -1;
+			c = hi * 16 + lo;
+			if (c == 0)
+				return -1;
+			if (c == '/') {
+				/* An encoded slash is data, not a separator. */
+				if (o + 3 >= outsz)
+					return -1;
+				memcpy(out + o, "%2F", 3);
+				o += 3;
+				i += 2;
+				continue;
+			}
+			i += 2;
+		}
+		if (c == '/' && out[o - 1] == '/')
+			continue;
+		if (o + 1 >= outsz)
+			return -1;
+		out[o++] = (char)c;
+		out[o] = '\0';
+		/* Resolve "/./" and "/../" as each segment ends. */
+		if (c == '/' || i + 1 == n) {
+			size_t end = c == '/' ? o - 1 : o, start = end;
+
+			while (start > 0 && out[start - 1] != '/')
+				start--;
+			if (end - start == 1 && out[start] == '.') {
+				o = start;
+			} else if (end - start == 2 && out[start] == '.' &&
+			    out[start + 1] == '.') {
+				o = start > 1 ? start - 1 : start;
+				while (o > 1 && out[o - 1] != '/')
+					o--;
+				if (o == 0)
+					o = 1;
+			}
+			if (o == 0 || out[o - 1] != '/')
+				if (c == '/' && o < outsz - 1)
+					out[o++] = '/';
+		}
+	}
+	out[o] = '\0';
+	return 0;
+}

@@ -22,4 +22,12 @@ struct core_route_caps {
 int	 core_route_match(const char *pattern, const char *path,
 	    struct core_route_caps *caps);
 
+/*
+ * The path part of a request URI as a web server resolves it: query
+ * dropped, percent escapes decoded (except %2F, which stays), repeated
+ * slashes collapsed, "." and ".." segments resolved.  Returns 0, or -1
+ * when it does not fit in out or has a bad escape or NUL.
+ */
+int	 core_path_normalize(const char *uri, char *out, size_t outsz);
+
 #endif

@@ -5,6 +5,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/result.h"
+#include "core/route.h"
 #include "core/subscription.h"
 #include "db/db.h"
 #include "db/db_sub.h"
@@ -35,9 +36,12 @@ http_gate(struct http_req *req, const char *uri)
 	const struct core_product *p;
 	struct db_sub	 s;
 	const char	*h;
+	char		 path[2048];
 	int		 rc, renews;
 
-	if ((p = gate_product(cfg, uri, strcspn(uri, "?"))) == NULL) {
+	/* Match the path the web server will serve, not its spelling. */
+	if (core_path_normalize(uri, path, sizeof(path)) != 0 ||
+	    (p = gate_product(cfg, path, strlen(path))) == NULL) {
 		/* The web server asked about a path no product gates. */
 		http_fail(req, TALLY_E_NOTFOUND, "no product gates this path",
 		    NULL);

@@ -272,10 +272,44 @@ test_oversized(void **state)
 	free(path);
 }
 
+/* The gate matches the path lighttpd will serve, however it is spelled. */
+static void
+test_path_normalize(void **state)
+{
+	static const char *const t[][2] = {
+		{ "/sync/index.html", "/sync/index.html" },
+		{ "//sync//index.html", "/sync/index.html" },
+		{ "/%73ync/index.html", "/sync/index.html" },
+		{ "/sync%2findex.html", "/sync%2Findex.html" },
+		{ "/a/../sync/x", "/sync/x" },
+		{ "/sync/./x", "/sync/x" },
+		{ "/sync/..", "/" },
+		{ "/../../sync/", "/sync/" },
+		{ "/sync?x=1", "/sync" },
+		{ "/x/%2e%2e/sync/z", "/sync/z" },
+		{ "/", "/" },
+	};
+	char	 out[64];
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		assert_int_equal(core_path_normalize(t[i][0], out,
+		    sizeof(out)), 0);
+		assert_string_equal(out, t[i][1]);
+	}
+	assert_int_equal(core_path_normalize("/a%zz", out, sizeof(out)), -1);
+	assert_int_equal(core_path_normalize("/a%00b", out, sizeof(out)), -1);
+	assert_int_equal(core_path_normalize("/a%4", out, sizeof(out)), -1);
+	assert_int_equal(core_path_normalize("/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", out, sizeof(out)), -1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest	 tests[] = {
+		cmocka_unit_test(test_path_normalize),
 		cmocka_unit_test(test_exact),
 		cmocka_unit_test(test_captures),
 		cmocka_unit_test(test_percent),
