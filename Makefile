@@ -24,7 +24,7 @@ endif
 CORE_SRC = core/result.c core/money.c core/config.c core/jwt.c core/json.c \
 	   core/route.c core/timeutil.c core/idgen.c core/subscription.c \
 	   core/template.c core/gift.c core/signature.c core/form.c \
-	   core/crypto.c
+	   core/crypto.c core/plan.c
 # Operations (core/op_*), database, outbound clients: libtally.a.
 OPS_SRC	 = $(wildcard core/op_*.c) core/log.c $(wildcard db/*.c) \
 	   $(wildcard net/*.c)
