@@ -234,7 +234,7 @@ op_card_charge_saved(struct db *db, const struct core_config *cfg,
 	struct core_form f;
 	const json_t	*pi;
 	json_t		*obj = NULL;
-	const char	*code, *status_s, *pid;
+	const char	*code, *status_s, *pid, *etype;
 	char		 cur[4];
 	long		 status;
 	int		 rc;
@@ -271,6 +271,8 @@ op_card_charge_saved(struct db *db, const struct core_config *cfg,
 	status_s = json_string_value(json_object_get(pi, "status"));
 	code = json_string_value(json_object_get(json_object_get(obj,
 	    "error"), "code"));
+	etype = json_string_value(json_object_get(json_object_get(obj,
+	    "error"), "type"));
 	if (rc == TALLY_OK && status_s != NULL &&
 	    strcmp(status_s, "succeeded") == 0) {
 		*result = CARD_CHARGED;
@@ -279,8 +281,9 @@ op_card_charge_saved(struct db *db, const struct core_config *cfg,
 	    0) || (status_s != NULL && strcmp(status_s, "requires_action") ==
 	    0))
 		*result = CARD_NEEDS_AUTH;
-	else if (rc == TALLY_E_INVALID)
-		*result = CARD_DECLINED;
+	else if (rc == TALLY_E_INVALID && etype != NULL &&
+	    strcmp(etype, "card_error") == 0)
+		*result = CARD_DECLINED;	/* the bank said no */
 	else
 		*result = CARD_ERROR;
 	if (*result == CARD_NEEDS_AUTH && message[0] == '\0')

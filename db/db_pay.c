@@ -92,10 +92,20 @@ static const char *const sqls[P__MAX] = {
 	[P_WEBHOOK_SEEN] =
 	    "INSERT INTO webhook_events (provider, event_id, type, received_at)"
 	    " VALUES (?, ?, ?, FROM_UNIXTIME(?))",
+	/*
+	 * The same reference is the same attempt; an attempt that ended in
+	 * an error (Stripe unreachable) learns its real outcome from the
+	 * retry.  status is assigned last: MariaDB evaluates the
+	 * assignments in order and the earlier ones test the old value.
+	 */
 	[P_PAYMENT_INSERT] =
 	    "INSERT INTO payments (account_id, reference, method, amount, "
 	    "currency, status, provider_ref, message, created_at) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?, LEFT(?, 500), FROM_UNIXTIME(?))",
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, LEFT(?, 500), FROM_UNIXTIME(?)) "
+	    "ON DUPLICATE KEY UPDATE "
+	    "provider_ref = IF(status = 'error', VALUES(provider_ref), "
+	    "provider_ref), message = IF(status = 'error', VALUES(message), "
+	    "message), status = IF(status = 'error', VALUES(status), status)",
 };
 
 static struct db_stmt *

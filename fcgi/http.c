@@ -547,6 +547,7 @@ http_handle(const struct app *app, struct db *db, FCGX_Request *fr)
 	memset(&req, 0, sizeof(req));
 	req.app = app;
 	req.db = db;
+	db->err[0] = '\0';	/* so that a log names this request's error */
 	req.fr = fr;
 	clock_gettime(CLOCK_MONOTONIC, &req.t0);
 	req.now = (int64_t)time(NULL);

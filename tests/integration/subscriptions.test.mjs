@@ -212,17 +212,26 @@ test('activate: a bad interval is 400 with field "interval", and changes nothing
   assert.equal(dbBalance(user), 100);
 });
 
-test('the invoice-billed product "pro" cannot be activated yet: 400, nothing created', async () => {
+test('the invoice-billed product "pro": 201 pending_activation with a first invoice, nothing charged', async () => {
   const user = newUser('sub');
   await fund(user, 5000);
-  const r = await call('POST', '/subscriptions/pro/activate', { token: as(user), body: { interval: 'monthly' } });
-  assert.equal(r.status, 400, r.text);
-  assert.equal(r.body.error, 'invalid_request');
   // pro is offered monthly only: another interval is a bad interval.
   badField(await call('POST', '/subscriptions/pro/activate', { token: as(user), body: { interval: 'yearly' } }), 'interval');
   assert.equal(subRow(user, 'pro'), null);
+  const r = await call('POST', '/subscriptions/pro/activate', { token: as(user), body: { interval: 'monthly' } });
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.body.status, 'pending_activation');
+  assert.equal(r.body.invoice.status, 'pending');
+  assert.equal(r.body.invoice.total, 2900);
+  assert.match(r.body.invoice.number, /^TLY-\d{4}-\d{6}$/);
+  // Nothing is taken from the wallet until the invoice is paid, and the
+  // product gives no access while it waits.
   assert.equal(dbBalance(user), 5000);
-  assert.deepEqual(await getSub(user, 'pro'), { product: 'pro', status: 'inactive' });
+  assert.equal((await getSub(user, 'pro')).status, 'pending_activation');
+  // Asking again shows the same first invoice, not a second one.
+  const again = await call('POST', '/subscriptions/pro/activate', { token: as(user), body: { interval: 'monthly' } });
+  assert.equal(again.status, 201, again.text);
+  assert.equal(again.body.invoice.id, r.body.invoice.id);
 });
 
 test('activate again while active: 200, same period, no second charge', async () => {

@@ -938,6 +938,13 @@ export function createStandin(options = {}) {
       (p, m) => respondObject(mustGet(m[1], 'setup_intent'), p)],
     ['GET', /^\/v1\/payment_methods\/([^/]+)$/, SCHEMAS.retrieve,
       (p, m) => respondObject(mustGet(m[1], 'payment_method'), p)],
+    // Detach: the payment method stays but no longer belongs to a customer.
+    ['POST', /^\/v1\/payment_methods\/([^/]+)\/detach$/, SCHEMAS.retrieve,
+      (p, m) => {
+        const pm = mustGet(m[1], 'payment_method');
+        pm.customer = null;
+        return respondObject(pm, p);
+      }],
     ['GET', /^\/v1\/charges\/([^/]+)$/, SCHEMAS.retrieve,
       (p, m) => respondObject(mustGet(m[1], 'charge'), p)],
     ['GET', /^\/v1\/events\/([^/]+)$/, SCHEMAS.retrieve,
