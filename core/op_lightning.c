@@ -272,29 +272,38 @@ op_ln_reconcile(struct db *db, const struct core_config *cfg, int64_t now,
 {
 	struct reconcile_one r;
 	struct db_ln	*ls;
+	char		 after_id[256] = "";
+	int64_t		 after_t = 0;
 	size_t		 n, i;
 	int		 rc;
 
 	memset(c, 0, sizeof(*c));
 	if ((ls = calloc(RECONCILE_BATCH, sizeof(*ls))) == NULL)
 		return TALLY_E_NOMEM;
-	rc = db_ln_open(db, now - RECONCILE_AGE, max < RECONCILE_BATCH ?
-	    (size_t)max : RECONCILE_BATCH, ls, &n);
-	for (i = 0; rc == TALLY_OK && i < n; i++) {
-		r.cfg = cfg;
-		r.id = ls[i].btcpay_invoice;
-		r.now = now;
-		c->checked++;
-		if (db_tx(db, reconcile_tx, &r) != TALLY_OK) {
-			c->errors++;
-			continue;
+	do {
+		rc = db_ln_open(db, now - RECONCILE_AGE, after_t, after_id,
+		    RECONCILE_BATCH, ls, &n);
+		for (i = 0; rc == TALLY_OK && i < n && c->checked < max; i++) {
+			r.cfg = cfg;
+			r.id = ls[i].btcpay_invoice;
+			r.now = now;
+			c->checked++;
+			if (db_tx(db, reconcile_tx, &r) != TALLY_OK) {
+				c->errors++;
+				continue;
+			}
+			if (strcmp(r.state, "Settled") == 0)
+				c->settled++;
+			else if (strcmp(r.state, "Expired") == 0 ||
+			    strcmp(r.state, "Invalid") == 0)
+				c->expired++;
 		}
-		if (strcmp(r.state, "Settled") == 0)
-			c->settled++;
-		else if (strcmp(r.state, "Expired") == 0 ||
-		    strcmp(r.state, "Invalid") == 0)
-			c->expired++;
-	}
+		if (n > 0) {
+			after_t = ls[n - 1].created_at;
+			snprintf(after_id, sizeof(after_id), "%s",
+			    ls[n - 1].btcpay_invoice);
+		}
+	} while (rc == TALLY_OK && n == RECONCILE_BATCH && c->checked < max);
 	free(ls);
 	return rc;
 }

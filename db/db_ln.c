@@ -36,9 +36,13 @@ static const char *const sqls[LN__MAX] = {
 	    "UPDATE lightning_payments SET status = ? WHERE btcpay_invoice = ?",
 	[LN_GET] =
 	    "SELECT " LN_COLS " FROM lightning_payments WHERE btcpay_invoice = ?",
+	/* Keyset paging on (created_at, btcpay_invoice): payments that stay
+	 * open never hide newer ones from a later page. */
 	[LN_OPEN] =
 	    "SELECT " LN_COLS " FROM lightning_payments WHERE status = 'new' "
-	    "AND created_at < FROM_UNIXTIME(?) ORDER BY created_at LIMIT ?",
+	    "AND created_at < FROM_UNIXTIME(?) AND (created_at > "
+	    "FROM_UNIXTIME(?) OR (created_at = FROM_UNIXTIME(?) AND "
+	    "btcpay_invoice > ?)) ORDER BY created_at, btcpay_invoice LIMIT ?",
 };
 
 static struct db_stmt *
@@ -105,14 +109,15 @@ db_ln_set_status(struct db *db, const char *inv, const char *status)
 }
 
 int
-db_ln_open(struct db *db, int64_t before, size_t max, struct db_ln *ls,
-    size_t *n)
+db_ln_open(struct db *db, int64_t before, int64_t after_t,
+    const char *after_id, size_t max, struct db_ln *ls, size_t *n)
 {
 	struct db_stmt	*st = stmt(db, LN_OPEN);
 	int		 rc;
 
 	*n = 0;
-	if ((rc = db_exec(db, st, "ii", before, (int64_t)max)) != TALLY_OK)
+	if ((rc = db_exec(db, st, "iiisi", before, after_t, after_t, after_id,
+	    (int64_t)max)) != TALLY_OK)
 		return rc;
 	while (*n < max && (rc = fetch(db, st, &ls[*n])) == TALLY_OK)
 		(*n)++;

@@ -30,8 +30,9 @@ int	 db_ln_get(struct db *, const char *btcpay_invoice, struct db_ln *);
 int	 db_ln_lock(struct db *, const char *btcpay_invoice, struct db_ln *);
 int	 db_ln_set_status(struct db *, const char *btcpay_invoice,
 	    const char *status);
-/* Open ('new') payments created before before, oldest first. */
-int	 db_ln_open(struct db *, int64_t before, size_t max, struct db_ln *,
-	    size_t *n);
+/* Open ('new') payments created before before, oldest first, after the
+ * cursor (after_t, after_id); start with (0, ""). */
+int	 db_ln_open(struct db *, int64_t before, int64_t after_t,
+	    const char *after_id, size_t max, struct db_ln *, size_t *n);
 
 #endif

@@ -195,7 +195,8 @@ http_purchase_json(const struct tally_purchase *p)
 		json_object_set_new(o, "completed_at",
 		    http_time(p->completed_at));
 	/* Where to pay, while paying is still possible. */
-	if (strcmp(p->status, "pending") == 0 && p->checkout_url[0] != '\0')
+	if (strcmp(p->status, "pending") == 0 && p->checkout_url[0] != '\0' &&
+	    strcmp(p->method, "card") == 0)
 		json_object_set_new(o, "checkout_url",
 		    json_string(p->checkout_url));
 	if (p->refunded_amount > 0)
