@@ -7,7 +7,7 @@
 /*
  * Codes are 18 symbols of a 31-letter alphabet without 0, O, 1, I and L
  * (89 bits from RAND_bytes, chosen without bias), stored bare and shown as
- * "TLY-XXXX-XXXX-XXXX-XXXX-XX".
+ * "TLY-7KQ4-M9XD-2RWP-H3AB-CD".
  */
 #define CORE_GIFT_ALPHABET	"23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 #define CORE_GIFT_SYMBOLS	18

@@ -29,81 +29,117 @@ lower(const char *in, char *out, size_t outsz)
 }
 
 int
-op_card_purchase_tx(struct db *db, const struct core_config *cfg,
+op_purchase_insert_tx(struct db *db, const struct core_config *cfg,
     const struct tally_account *a, const struct core_package *pk,
-    int64_t now, struct tally_purchase *p, char *err, size_t errsz)
+    const char *method, int64_t expires_at, int64_t now,
+    struct tally_purchase *p)
 {
-	struct core_form f;
-	struct db_profile prof;
-	json_t		*obj = NULL;
-	const char	*id, *url;
-	char		 cur[4], idem[64], buf[512];
-	long		 status;
-	int		 rc;
-
 	memset(p, 0, sizeof(*p));
 	p->account_id = a->id;
 	snprintf(p->package, sizeof(p->package), "%s", pk->id);
 	p->credits = pk->credits;
 	p->amount = pk->price;
 	snprintf(p->currency, sizeof(p->currency), "%s", cfg->currency);
-	snprintf(p->method, sizeof(p->method), "card");
-	p->expires_at = now + cfg->stripe_checkout_ttl_minutes * 60;
-	if ((rc = db_purchase_insert(db, p, now)) != TALLY_OK)
-		return rc;
-	rc = db_profile_get(db, a->id, &prof);
-	if (rc != TALLY_OK && rc != TALLY_E_NOTFOUND)
-		return rc;
+	snprintf(p->method, sizeof(p->method), "%s", method);
+	p->expires_at = expires_at;
+	return db_purchase_insert(db, p, now);
+}
+
+/*
+ * A Checkout Session in payment mode for amount, named name, whose
+ * metadata (and its PaymentIntent's) carry meta_key = id; back to the
+ * billing page with "?meta_key=id&checkout=...".  customer or email may
+ * be NULL; expires_at 0 leaves Stripe's default.  OUT: sid, url.
+ */
+static int
+checkout_payment(const struct core_config *cfg, const char *meta_key,
+    int64_t id, const char *name, int64_t amount, const char *customer,
+    const char *email, int64_t expires_at, const char *idem, char *sid,
+    size_t sidsz, char *url, size_t urlsz, char *err, size_t errsz)
+{
+	struct core_form f;
+	json_t		*obj = NULL;
+	const char	*s_id, *s_url, *query = strcmp(meta_key, "invoice_id") ==
+	    0 ? "invoice" : "purchase";
+	char		 cur[4], key[96], buf[512];
+	long		 status;
+	int		 rc;
 
 	lower(cfg->currency, cur, sizeof(cur));
 	core_form_init(&f);
 	core_form_add(&f, "mode", "payment");
 	core_form_add(&f, "line_items[0][price_data][currency]", cur);
 	core_form_add_int(&f, "line_items[0][price_data][unit_amount]",
-	    pk->price);
+	    amount);
 	core_form_add(&f, "line_items[0][price_data][product_data][name]",
-	    pk->name);
+	    name);
 	core_form_add_int(&f, "line_items[0][quantity]", 1);
-	core_form_add_int(&f, "client_reference_id", p->id);
-	core_form_add_int(&f, "metadata[purchase_id]", p->id);
-	core_form_add_int(&f, "payment_intent_data[metadata][purchase_id]",
-	    p->id);
-	if (prof.stripe_customer[0] != '\0')
-		core_form_add(&f, "customer", prof.stripe_customer);
-	else if (a->email[0] != '\0')
-		core_form_add(&f, "customer_email", a->email);
-	snprintf(buf, sizeof(buf), "%s/?purchase=%lld&checkout=success",
-	    cfg->http_public_url, (long long)p->id);
+	core_form_add_int(&f, "client_reference_id", id);
+	snprintf(key, sizeof(key), "metadata[%s]", meta_key);
+	core_form_add_int(&f, key, id);
+	snprintf(key, sizeof(key), "payment_intent_data[metadata][%s]",
+	    meta_key);
+	core_form_add_int(&f, key, id);
+	if (customer != NULL && *customer != '\0')
+		core_form_add(&f, "customer", customer);
+	else if (email != NULL && *email != '\0')
+		core_form_add(&f, "customer_email", email);
+	snprintf(buf, sizeof(buf), "%s/?%s=%lld&checkout=success",
+	    cfg->http_public_url, query, (long long)id);
 	core_form_add(&f, "success_url", buf);
-	snprintf(buf, sizeof(buf), "%s/?purchase=%lld&checkout=cancel",
-	    cfg->http_public_url, (long long)p->id);
+	snprintf(buf, sizeof(buf), "%s/?%s=%lld&checkout=cancel",
+	    cfg->http_public_url, query, (long long)id);
 	core_form_add(&f, "cancel_url", buf);
-	/* Stripe wants at least 30 minutes ahead when it receives it; the
-	 * session may outlive the purchase by a minute (a payment in that
-	 * minute is credited all the same: paid is paid). */
-	core_form_add_int(&f, "expires_at", p->expires_at + 60);
-	/* Our purchase id names the session: a retry never makes two. */
-	snprintf(idem, sizeof(idem), "tally-purchase-%lld-checkout",
-	    (long long)p->id);
+	if (expires_at != 0)
+		core_form_add_int(&f, "expires_at", expires_at);
 	rc = net_stripe_call(cfg, "/v1/checkout/sessions", &f, idem, &obj,
 	    &status, err, errsz);
 	if (rc != TALLY_OK) {
 		json_decref(obj);
 		core_log("error", "stripe.checkout_failed", json_pack(
-		    "{s:I,s:i,s:s}", "purchase_id", (json_int_t)p->id,
+		    "{s:s,s:I,s:i,s:s}", "for", meta_key, "id", (json_int_t)id,
 		    "status", (int)status, "error", err));
 		return TALLY_E_PROVIDER;
 	}
-	id = json_string_value(json_object_get(obj, "id"));
-	url = json_string_value(json_object_get(obj, "url"));
-	if (id == NULL || url == NULL) {
+	s_id = json_string_value(json_object_get(obj, "id"));
+	s_url = json_string_value(json_object_get(obj, "url"));
+	if (s_id == NULL || s_url == NULL) {
 		json_decref(obj);
 		snprintf(err, errsz, "Stripe answered without a session url");
 		return TALLY_E_PROVIDER;
 	}
-	snprintf(p->provider_ref, sizeof(p->provider_ref), "%s", id);
-	snprintf(p->checkout_url, sizeof(p->checkout_url), "%s", url);
+	snprintf(sid, sidsz, "%s", s_id);
+	snprintf(url, urlsz, "%s", s_url);
 	json_decref(obj);
+	return TALLY_OK;
+}
+
+int
+op_card_purchase_tx(struct db *db, const struct core_config *cfg,
+    const struct tally_account *a, const struct core_package *pk,
+    int64_t now, struct tally_purchase *p, char *err, size_t errsz)
+{
+	struct db_profile prof;
+	char		 idem[64];
+	int		 rc;
+
+	if ((rc = op_purchase_insert_tx(db, cfg, a, pk, "card", now +
+	    cfg->stripe_checkout_ttl_minutes * 60, now, p)) != TALLY_OK)
+		return rc;
+	rc = db_profile_get(db, a->id, &prof);
+	if (rc != TALLY_OK && rc != TALLY_E_NOTFOUND)
+		return rc;
+	/* Our purchase id names the session: a retry never makes two.
+	 * Stripe wants expires_at at least 30 minutes ahead when it gets
+	 * it; the session may outlive the purchase by a minute (a payment
+	 * in that minute is credited all the same: paid is paid). */
+	snprintf(idem, sizeof(idem), "tally-purchase-%lld-checkout",
+	    (long long)p->id);
+	if ((rc = checkout_payment(cfg, "purchase_id", p->id, pk->name,
+	    pk->price, prof.stripe_customer, a->email, p->expires_at + 60,
+	    idem, p->provider_ref, sizeof(p->provider_ref), p->checkout_url,
+	    sizeof(p->checkout_url), err, errsz)) != TALLY_OK)
+		return rc;
 	return db_purchase_set_checkout(db, p->id, p->provider_ref,
 	    p->checkout_url, p->expires_at);
 }
@@ -588,45 +624,12 @@ op_card_invoice_checkout(const struct core_config *cfg, int64_t invoice_id,
     const char *number, int64_t total, const char *email, int64_t now,
     char *url, size_t urlsz, char *err, size_t errsz)
 {
-	struct core_form f;
-	json_t		*obj = NULL;
-	const char	*u;
-	char		 cur[4], idem[96], buf[512], name[96];
-	long		 status;
-	int		 rc;
+	char	 idem[96], name[96], sid[256];
 
-	lower(cfg->currency, cur, sizeof(cur));
 	snprintf(name, sizeof(name), "Invoice %s", number);
-	core_form_init(&f);
-	core_form_add(&f, "mode", "payment");
-	core_form_add(&f, "line_items[0][price_data][currency]", cur);
-	core_form_add_int(&f, "line_items[0][price_data][unit_amount]", total);
-	core_form_add(&f, "line_items[0][price_data][product_data][name]",
-	    name);
-	core_form_add_int(&f, "line_items[0][quantity]", 1);
-	core_form_add_int(&f, "client_reference_id", invoice_id);
-	core_form_add_int(&f, "metadata[invoice_id]", invoice_id);
-	core_form_add_int(&f, "payment_intent_data[metadata][invoice_id]",
-	    invoice_id);
-	if (email != NULL && *email != '\0')
-		core_form_add(&f, "customer_email", email);
-	snprintf(buf, sizeof(buf), "%s/?invoice=%lld&checkout=success",
-	    cfg->http_public_url, (long long)invoice_id);
-	core_form_add(&f, "success_url", buf);
-	snprintf(buf, sizeof(buf), "%s/?invoice=%lld&checkout=cancel",
-	    cfg->http_public_url, (long long)invoice_id);
-	core_form_add(&f, "cancel_url", buf);
 	/* One session per invoice and hour: a retry reuses it. */
 	snprintf(idem, sizeof(idem), "tally-invoice-%lld-checkout-%lld",
 	    (long long)invoice_id, (long long)(now / 3600));
-	rc = net_stripe_call(cfg, "/v1/checkout/sessions", &f, idem, &obj,
-	    &status, err, errsz);
-	if (rc != TALLY_OK || (u = json_string_value(json_object_get(obj,
-	    "url"))) == NULL) {
-		json_decref(obj);
-		return TALLY_E_PROVIDER;
-	}
-	snprintf(url, urlsz, "%s", u);
-	json_decref(obj);
-	return TALLY_OK;
+	return checkout_payment(cfg, "invoice_id", invoice_id, name, total,
+	    NULL, email, 0, idem, sid, sizeof(sid), url, urlsz, err, errsz);
 }

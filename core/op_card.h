@@ -13,6 +13,12 @@
 
 struct db;
 
+/* Insert a pending purchase of package pk by method (card, lightning). */
+int	 op_purchase_insert_tx(struct db *, const struct core_config *,
+	    const struct tally_account *, const struct core_package *pk,
+	    const char *method, int64_t expires_at, int64_t now,
+	    struct tally_purchase *p);
+
 /*
  * Create a pending purchase of package pk and its Checkout Session, in the
  * caller's transaction (so a failed Stripe call leaves nothing behind).

@@ -194,15 +194,8 @@ op_ln_purchase_tx(struct db *db, const struct core_config *cfg,
 {
 	int	 rc, paid;
 
-	memset(p, 0, sizeof(*p));
-	p->account_id = a->id;
-	snprintf(p->package, sizeof(p->package), "%s", pk->id);
-	p->credits = pk->credits;
-	p->amount = pk->price;
-	snprintf(p->currency, sizeof(p->currency), "%s", cfg->currency);
-	snprintf(p->method, sizeof(p->method), "lightning");
-	p->expires_at = now + cfg->ln_invoice_minutes * 60;
-	if ((rc = db_purchase_insert(db, p, now)) != TALLY_OK)
+	if ((rc = op_purchase_insert_tx(db, cfg, a, pk, "lightning", now +
+	    cfg->ln_invoice_minutes * 60, now, p)) != TALLY_OK)
 		return rc;
 	if ((rc = op_ln_present_tx(db, cfg, "purchase", p->id, a->id,
 	    p->amount, now, ln, &paid, err, errsz)) != TALLY_OK)
