@@ -48,7 +48,11 @@ BINS	 = bin/tally-fcgi bin/tally-scheduler bin/tally-admin
 .PHONY: all check unit unit-san integration e2e run install clean lint fuzz \
 	bench deps
 
-all: $(BINS)
+all: $(BINS) www/vendor/qrcode.js
+
+# The billing page's one library, vendored at build time (tests/e2e/vendor.sh).
+www/vendor/qrcode.js: tests/e2e/package-lock.json tests/e2e/vendor.sh
+	tests/e2e/vendor.sh
 
 deps:
 	@deploy/install-deps.sh build
@@ -107,6 +111,9 @@ unit-san: $(SAN_UNIT_BIN)
 integration: all
 	tests/integration/run.sh
 
+e2e: all
+	tests/e2e/run.sh
+
 check:
 	@deploy/install-deps.sh test
 	$(MAKE) all
@@ -115,6 +122,7 @@ check:
 	$(MAKE) unit-san
 	tests/fuzz/run.sh replay
 	$(MAKE) integration
+	$(MAKE) e2e
 
 run:
 	@deploy/install-deps.sh run
@@ -142,6 +150,6 @@ install: all
 	install -m 644 config.sample README.md $(DESTDIR)$(PREFIX)/share/doc/tally/
 
 clean:
-	rm -rf $(B) bin
+	rm -rf $(B) bin www/vendor/qrcode.js
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

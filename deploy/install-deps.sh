@@ -3,12 +3,12 @@
 # usage: deploy/install-deps.sh build|test|run|bench
 set -eu
 build="pkg-config gcc make libfcgi-dev libmariadb-dev libjansson-dev \
-libcurl4-openssl-dev libssl-dev"
+libcurl4-openssl-dev libssl-dev nodejs npm"
 runtime="mariadb-server mariadb-client lighttpd libfcgi-bin python3-aiosmtpd \
 curl openssl"
 case "${1:-build}" in
 build) want="$build" ;;
-test) want="$build $runtime libcmocka-dev nodejs npm" ;;
+test) want="$build $runtime libcmocka-dev chromium" ;;
 run) want="$build $runtime" ;;
 bench) want="$build $runtime wrk" ;;
 *) echo "usage: $0 build|test|run|bench" >&2; exit 2 ;;

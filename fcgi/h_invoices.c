@@ -124,8 +124,8 @@ not_payable(const struct db_invoice *inv)
 	if (strcmp(inv->status, "paid") == 0)
 		return "this invoice is paid already";
 	if (strcmp(inv->status, "expired") == 0)
-		return "this invoice expired; request a new one with "
-		    "POST /api/v1/invoices/{id}/reissue";
+		return "this invoice expired; request a new one "
+		    "(reissue) to pay";
 	return "this invoice was voided";
 }
 
