@@ -10,6 +10,7 @@
 #include "core/money.h"
 #include "core/op_card.h"
 #include "core/op_invoice.h"
+#include "core/plan.h"
 #include "core/result.h"
 #include "db/db.h"
 #include "db/db_misc.h"
@@ -325,6 +326,15 @@ op_card_charge_saved(struct db *db, const struct core_config *cfg,
 	if (*result == CARD_NEEDS_AUTH && message[0] == '\0')
 		snprintf(message, msgsz, "the card needs the customer to "
 		    "authenticate the payment");
+	/* Stripe's text may have been cut inside a character: keep it whole
+	 * (and short) before it is stored or shown. */
+	{
+		char	 clean[481];
+
+		core_summarize(message, msgsz - 1 < 480 ? msgsz - 1 : 480,
+		    clean);
+		snprintf(message, msgsz, "%s", clean);
+	}
 	json_decref(obj);
 	rc = db_payment_insert(db, account_id, reference, "card", amount,
 	    cfg->currency, *result == CARD_CHARGED ? "succeeded" :

@@ -215,8 +215,9 @@ op_invoice_mark_paid_tx(struct db *db, const struct core_config *cfg,
     int64_t id, const char *actor, const char *reference, const char *note,
     int64_t now, struct db_invoice *inv)
 {
+	struct tally_account a;
 	json_t	*d;
-	char	*details;
+	char	*details, target[48];
 	int	 rc;
 
 	if ((rc = db_invoice_lock(db, id, inv)) != TALLY_OK)
@@ -226,14 +227,20 @@ op_invoice_mark_paid_tx(struct db *db, const struct core_config *cfg,
 	if ((rc = op_invoice_paid_tx(db, cfg, id, inv->total, inv->currency,
 	    "manual", now)) != TALLY_OK)
 		return rc;
-	d = json_pack("{s:s,s:I,s:s?,s:s?}", "number", inv->number, "total",
-	    (json_int_t)inv->total, "reference", reference, "note", note);
+	if ((rc = db_account_get_by_id(db, inv->account_id, &a)) != TALLY_OK)
+		return rc;
+	/* Numbers are per account: the id and the user say which one. */
+	d = json_pack("{s:I,s:s,s:s,s:I,s:s?,s:s?}", "invoice_id",
+	    (json_int_t)inv->id, "number", inv->number, "user_id", a.user_id,
+	    "total", (json_int_t)inv->total, "reference", reference, "note",
+	    note);
 	details = d != NULL ? json_dumps(d, JSON_COMPACT) : NULL;
 	json_decref(d);
 	if (details == NULL)
 		return TALLY_E_NOMEM;
-	rc = db_audit_insert(db, actor, "invoice.mark_paid", inv->number,
-	    details, now);
+	snprintf(target, sizeof(target), "invoice:%lld", (long long)inv->id);
+	rc = db_audit_insert(db, actor, "invoice.mark_paid", target, details,
+	    now);
 	free(details);
 	if (rc != TALLY_OK)
 		return rc;
@@ -637,7 +644,7 @@ plan_account_tx(struct db *db, void *arg)
  * the customer is emailed a link and the reason. */
 struct cascade {
 	const struct core_config *cfg;
-	int64_t		 now;
+	int64_t		 now, id;
 	int		 found, paid, emailed;
 };
 
@@ -654,10 +661,12 @@ cascade_tx(struct db *db, void *arg)
 	int		 rc, result;
 
 	c->found = c->paid = c->emailed = 0;
+	c->id = 0;
 	if ((rc = db_invoice_claim_cascade(db, 1, &id, &n)) != TALLY_OK ||
 	    n == 0)
 		return rc;
 	c->found = 1;
+	c->id = id;
 	if ((rc = db_invoice_lock(db, id, &inv)) != TALLY_OK ||
 	    (rc = db_invoice_cascade_done(db, id)) != TALLY_OK ||
 	    (rc = db_account_get_by_id(db, inv.account_id, &a)) != TALLY_OK)
@@ -760,7 +769,16 @@ op_plan_billing(struct db *db, const struct core_config *cfg, int64_t now,
 			break;
 		if ((rc = db_tx(db, cascade_tx, &cc)) != TALLY_OK) {
 			c->errors++;
-			break;
+			if (cc.id == 0)
+				break;
+			/* Set this one aside (it stays payable by hand) so
+			 * that it never holds up the others. */
+			core_log("error", "invoice.cascade_failed", json_pack(
+			    "{s:I,s:s,s:s}", "invoice_id", (json_int_t)cc.id,
+			    "error", core_strerror(rc), "db", db->err));
+			if (db_invoice_cascade_done(db, cc.id) != TALLY_OK)
+				break;
+			continue;
 		}
 		if (!cc.found)
 			break;

@@ -104,17 +104,23 @@ core_activity_amount(const struct core_resource_state *before, int type,
 	return TALLY_OK;
 }
 
+static int
+is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' ||
+	    c == '\v';
+}
+
 void
 core_summarize(const char *in, size_t max, char *out)
 {
 	size_t	 o = 0, keep, need;
 	int	 space = 0, cut = 0;
 
-	while (*in == ' ' || *in == '\t' || *in == '\r' || *in == '\n')
+	while (is_space(*in))
 		in++;
 	for (; *in != '\0'; in++) {
-		if (*in == ' ' || *in == '\t' || *in == '\r' || *in == '\n' ||
-		    *in == '\f' || *in == '\v') {
+		if (is_space(*in)) {
 			space = 1;
 			continue;
 		}

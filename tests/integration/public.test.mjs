@@ -39,7 +39,11 @@ test('GET /catalog lists currency, products with three prices, plans and package
   assert.equal(pro.billing, 'invoice');
   assert.equal(pro.prices.monthly, 2900);
 
-  assert.deepEqual(r.body.plans, [{ id: 'relay_basic', name: 'Basic relay', monthly: 500 }]);
+  // config.sample's plan, and the one the harness adds for plan changes.
+  assert.deepEqual(r.body.plans, [
+    { id: 'relay_basic', name: 'Basic relay', monthly: 500 },
+    { id: 'relay_pro', name: 'Pro relay', monthly: 1200 },
+  ]);
   assert.deepEqual(r.body.packages, [
     { id: 'starter', name: '500 credits', credits: 500, price: 500 },
     { id: 'large', name: '2000 credits', credits: 2000, price: 1800 },

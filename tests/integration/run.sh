@@ -33,6 +33,8 @@ sed -e "s/^jwt_secret =.*/jwt_secret = $TALLY_JWT_SECRET/" \
     -e "s/^signup_credits =.*/signup_credits = 25/" \
     -e "s|^cors_origins =.*|cors_origins = http://app.example.com|" \
     config.sample >"$TALLY_CONFIG"
+# A second paid plan, for plan changes.
+printf '\n[plan.relay_pro]\nname = Pro relay\nmonthly = 1200\n' >>"$TALLY_CONFIG"
 
 # ini_set SECTION KEY VALUE: set a key inside one section of the config.
 ini_set() {
