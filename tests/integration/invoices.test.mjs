@@ -391,6 +391,31 @@ test('lightning: bolt11 + checkout_url; settling the BTCPay invoice pays the inv
   assert.equal(after.status, 409, after.text);
 });
 
+test('lightning: an expired BTCPay invoice is replaced by a new one on the next pay call', async (t) => {
+  const user = newUser('inv-lnx');
+  t.after(() => park(user));
+  const { inv } = await activate(user);
+  const first = await pay(user, inv.id, { method: 'lightning' });
+  assert.equal(first.status, 200, first.text);
+  const bt1 = lastSegment(first.body.checkout_url);
+  // BTCPay lets it expire (and says so): the tally invoice stays payable.
+  await btcpay('POST', `/_test/invoices/${bt1}/expire`, {});
+  assert.equal((await getInvoice(user, inv.id)).status, 'pending');
+  const second = await pay(user, inv.id, { method: 'lightning' });
+  assert.equal(second.status, 200, second.text);
+  const bt2 = lastSegment(second.body.checkout_url);
+  assert.notEqual(bt2, bt1, 'a new BTCPay invoice');
+  assert.notEqual(second.body.bolt11, first.body.bolt11);
+  // The same happens when the webhook was lost: tally asks BTCPay first.
+  await btcpay('POST', `/_test/invoices/${bt2}/expire`, { deliver: false });
+  const third = await pay(user, inv.id, { method: 'lightning' });
+  assert.equal(third.status, 200, third.text);
+  assert.notEqual(lastSegment(third.body.checkout_url), bt2);
+  // Paying the newest one pays the invoice.
+  await btcpay('POST', `/_test/invoices/${lastSegment(third.body.checkout_url)}/settle`, {});
+  assert.equal((await getInvoice(user, inv.id)).status, 'paid');
+});
+
 // ------------------------------------------------------------ reissue
 
 test('reissue: only an expired invoice; the expired one answers 409 and points to reissue; 201 once', async (t) => {
