@@ -134,6 +134,8 @@ bench:
 	$(MAKE) all
 	bench/status.sh
 	bench/debit.sh
+	bench/gate.sh
+	bench/charge.sh
 
 lint:
 	@deploy/lint.sh
