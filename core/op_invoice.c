@@ -26,6 +26,26 @@
 #define ACTIVITIES_MAX	2000
 #define REASON_MAX	240
 
+/*
+ * Give inv the account's next gap-free number and insert it.  The number
+ * is taken under the account's row lock, so a rolled-back invoice gives
+ * its number back.
+ */
+static int
+insert_numbered(struct db *db, struct db_invoice *inv, int64_t now)
+{
+	struct core_civil c;
+	int64_t		 seq;
+	int		 rc;
+
+	if ((rc = db_invoice_next_seq(db, inv->account_id, &seq)) != TALLY_OK)
+		return rc;
+	core_civil_from_time(now, &c);
+	snprintf(inv->number, sizeof(inv->number), "TLY-%04lld-%06lld",
+	    (long long)c.year, (long long)seq);
+	return db_invoice_insert(db, inv, seq, now);
+}
+
 int
 op_invoice_create_tx(struct db *db, const struct core_config *cfg,
     int64_t account_id, const char *kind, const struct op_item *items,
@@ -33,8 +53,7 @@ op_invoice_create_tx(struct db *db, const struct core_config *cfg,
     int64_t subscription_id, const char *cycle_key, int64_t now,
     struct db_invoice *inv)
 {
-	struct core_civil c;
-	int64_t		 seq, total = 0;
+	int64_t		 total = 0;
 	size_t		 i;
 	int		 rc;
 
@@ -56,13 +75,7 @@ op_invoice_create_tx(struct db *db, const struct core_config *cfg,
 	if (cycle_key != NULL)
 		snprintf(inv->cycle_key, sizeof(inv->cycle_key), "%s",
 		    cycle_key);
-	/* The number is taken under the account's row lock: gap-free. */
-	if ((rc = db_invoice_next_seq(db, account_id, &seq)) != TALLY_OK)
-		return rc;
-	core_civil_from_time(now, &c);
-	snprintf(inv->number, sizeof(inv->number), "TLY-%04lld-%06lld",
-	    (long long)c.year, (long long)seq);
-	if ((rc = db_invoice_insert(db, inv, seq, now)) != TALLY_OK)
+	if ((rc = insert_numbered(db, inv, now)) != TALLY_OK)
 		return rc;
 	for (i = 0; i < n; i++)
 		if ((rc = db_item_insert(db, account_id, inv->id,
@@ -76,8 +89,7 @@ int
 op_invoice_claim_tx(struct db *db, const struct core_config *cfg,
     int64_t account_id, int64_t now, int *created, struct db_invoice *inv)
 {
-	struct core_civil c;
-	int64_t		 sum, count, max_id, seq;
+	int64_t		 sum, count, max_id;
 	int		 rc;
 
 	*created = 0;
@@ -92,12 +104,7 @@ op_invoice_claim_tx(struct db *db, const struct core_config *cfg,
 	snprintf(inv->kind, sizeof(inv->kind), "usage");
 	snprintf(inv->currency, sizeof(inv->currency), "%s", cfg->currency);
 	inv->total = sum;
-	if ((rc = db_invoice_next_seq(db, account_id, &seq)) != TALLY_OK)
-		return rc;
-	core_civil_from_time(now, &c);
-	snprintf(inv->number, sizeof(inv->number), "TLY-%04lld-%06lld",
-	    (long long)c.year, (long long)seq);
-	if ((rc = db_invoice_insert(db, inv, seq, now)) != TALLY_OK ||
+	if ((rc = insert_numbered(db, inv, now)) != TALLY_OK ||
 	    (rc = db_item_claim(db, account_id, inv->id, max_id)) != TALLY_OK)
 		return rc;
 	*created = 1;

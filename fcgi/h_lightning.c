@@ -1,9 +1,8 @@
-/* Lightning routes: buying credits by BOLT11, and the BTCPay webhook. */
+/* Lightning routes: buying credits by BOLT11, and helpers for invoices. */
 #include <string.h>
 
 #include "core/op_lightning.h"
 #include "core/result.h"
-#include "core/signature.h"
 #include "db/db.h"
 #include "fcgi/handlers.h"
 #include "fcgi/http.h"
@@ -83,33 +82,4 @@ h_lightning_purchase(struct http_req *req, const struct core_package *pk)
 	memset(&c, 0, sizeof(c));
 	c.pk = pk;
 	http_tx(req, purchase_tx, &c);
-}
-
-void
-h_webhook_lightning(struct http_req *req)
-{
-	struct http_hook h;
-
-	memset(&h, 0, sizeof(h));
-	if (core_btcpay_verify(http_param(req, "HTTP_BTCPAY_SIG"),
-	    req->body != NULL ? req->body : "", req->bodylen,
-	    req->app->cfg.ln_webhook_secret) != TALLY_OK) {
-		http_fail(req, TALLY_E_SIGNATURE, NULL, NULL);
-		return;
-	}
-	h.event = json_loadb(req->body, req->bodylen, 0, NULL);
-	/* Redeliveries get new delivery ids; the effect is idempotent by
-	 * the BTCPay invoice too (op_ln_webhook_tx). */
-	h.id = json_string_value(json_object_get(h.event, "deliveryId"));
-	h.type = json_string_value(json_object_get(h.event, "type"));
-	if (h.id == NULL || h.type == NULL || strlen(h.id) > 255 ||
-	    strlen(h.type) > 64) {
-		json_decref(h.event);
-		http_fail(req, TALLY_E_JSON, "not a BTCPay webhook", NULL);
-		return;
-	}
-	h.provider = "btcpay";
-	h.apply = op_ln_webhook_tx;
-	http_run_hook(req, &h);
-	json_decref(h.event);
 }

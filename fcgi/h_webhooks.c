@@ -3,12 +3,25 @@
 
 #include "core/log.h"
 #include "core/op_card.h"
+#include "core/op_lightning.h"
 #include "core/result.h"
 #include "core/signature.h"
 #include "db/db.h"
 #include "db/db_pay.h"
 #include "fcgi/handlers.h"
 #include "fcgi/http.h"
+
+/* A verified provider webhook on its way to its effect. */
+struct http_hook {
+	const char	*provider;	/* "stripe", "btcpay" */
+	json_t		*event;
+	const char	*id, *type;	/* the dedupe id and the event type */
+	int		 duplicate;
+	int		(*apply)(struct db *, const struct core_config *,
+			    const json_t *, int64_t);
+	const struct core_config *cfg;
+	int64_t		 now;
+};
 
 /* The effect and its dedupe row commit together: a crash in between lets
  * the provider's retry redo it cleanly. */
@@ -29,8 +42,8 @@ hook_tx(struct db *db, void *arg)
 	return h->apply(db, h->cfg, h->event, h->now);
 }
 
-void
-http_run_hook(struct http_req *req, struct http_hook *h)
+static void
+run_hook(struct http_req *req, struct http_hook *h)
 {
 	int	 rc;
 
@@ -50,31 +63,57 @@ http_run_hook(struct http_req *req, struct http_hook *h)
 	http_reply(req, 200, json_pack("{s:b}", "received", 1));
 }
 
-void
-h_webhook_stripe(struct http_req *req)
+/*
+ * The common flow once a provider's signature was checked (verify_rc):
+ * parse the body, take its dedupe id (member id_key) and type, and apply
+ * it once.
+ */
+static void
+webhook(struct http_req *req, int verify_rc, const char *provider,
+    const char *id_key, int (*apply)(struct db *, const struct core_config *,
+    const json_t *, int64_t))
 {
 	struct http_hook h;
 
-	memset(&h, 0, sizeof(h));
-	if (core_stripe_verify(http_param(req, "HTTP_STRIPE_SIGNATURE"),
-	    req->body != NULL ? req->body : "", req->bodylen,
-	    req->app->cfg.stripe_webhook_secret, req->now,
-	    CORE_STRIPE_TOLERANCE) != TALLY_OK) {
+	if (verify_rc != TALLY_OK) {
 		http_fail(req, TALLY_E_SIGNATURE, NULL, NULL);
 		return;
 	}
-	/* Parsed only once the raw bytes proved to be Stripe's. */
+	memset(&h, 0, sizeof(h));
+	/* Parsed only once the raw bytes proved to be the provider's. */
 	h.event = json_loadb(req->body, req->bodylen, 0, NULL);
-	h.id = json_string_value(json_object_get(h.event, "id"));
+	h.id = json_string_value(json_object_get(h.event, id_key));
 	h.type = json_string_value(json_object_get(h.event, "type"));
 	if (h.id == NULL || h.type == NULL || strlen(h.id) > 255 ||
 	    strlen(h.type) > 64) {
 		json_decref(h.event);
-		http_fail(req, TALLY_E_JSON, "not a Stripe event", NULL);
+		http_fail(req, TALLY_E_JSON, "not a webhook event", NULL);
 		return;
 	}
-	h.provider = "stripe";
-	h.apply = op_card_webhook_tx;
-	http_run_hook(req, &h);
+	h.provider = provider;
+	h.apply = apply;
+	run_hook(req, &h);
 	json_decref(h.event);
+}
+
+void
+h_webhook_stripe(struct http_req *req)
+{
+	webhook(req, core_stripe_verify(http_param(req,
+	    "HTTP_STRIPE_SIGNATURE"), req->body != NULL ? req->body : "",
+	    req->bodylen, req->app->cfg.stripe_webhook_secret, req->now,
+	    CORE_STRIPE_TOLERANCE), "stripe", "id", op_card_webhook_tx);
+}
+
+/*
+ * BTCPay deduplicates by deliveryId; a redelivery gets a new one, so the
+ * effect is idempotent by the BTCPay invoice as well (op_ln_webhook_tx).
+ */
+void
+h_webhook_lightning(struct http_req *req)
+{
+	webhook(req, core_btcpay_verify(http_param(req, "HTTP_BTCPAY_SIG"),
+	    req->body != NULL ? req->body : "", req->bodylen,
+	    req->app->cfg.ln_webhook_secret), "btcpay", "deliveryId",
+	    op_ln_webhook_tx);
 }

@@ -119,25 +119,6 @@ json_t	*http_purchase_json(const struct tally_purchase *);
 
 
 
-/* A verified provider webhook on its way to its effect (h_webhooks.c). */
-struct http_hook {
-	const char	*provider;	/* "stripe", "btcpay" */
-	json_t		*event;
-	const char	*id, *type;	/* the dedupe id and the event type */
-	int		 duplicate;
-	int		(*apply)(struct db *, const struct core_config *,
-			    const json_t *, int64_t);
-	const struct core_config *cfg;
-	int64_t		 now;
-};
-
-/*
- * Apply h->event once: its dedupe row and its effect commit together;
- * answers 200 {"received":true} also for duplicates, 503 on failure so
- * the provider delivers again.
- */
-void	 http_run_hook(struct http_req *, struct http_hook *);
-
 struct db_ln;
 /* {bolt11, checkout_url, expires_at} of a Lightning payment. */
 json_t	*http_lightning_json(const struct db_ln *);
