@@ -21,13 +21,12 @@ LDFLAGS += $(SANFLAGS)
 endif
 
 # Rules with no I/O: libcore.a, the only thing unit tests link.
-CORE_SRC = core/result.c core/money.c core/config.c core/jwt.c core/json.c \
-	   core/route.c core/timeutil.c core/idgen.c core/subscription.c \
-	   core/template.c core/gift.c core/signature.c core/form.c \
-	   core/crypto.c core/plan.c
-# Operations (core/op_*), database, outbound clients: libtally.a.
-OPS_SRC	 = $(wildcard core/op_*.c) core/log.c $(wildcard db/*.c) \
-	   $(wildcard net/*.c)
+# Every core/*.c is a rule; the folder is the list, so a new file cannot
+# be left out.
+CORE_SRC = $(sort $(wildcard core/*.c))
+# Operations (core/ops/), database, outbound clients: libtally.a.
+OPS_SRC	 = $(sort $(wildcard core/ops/*.c) $(wildcard db/*.c) \
+	   $(wildcard net/*.c))
 FCGI_SRC = $(wildcard fcgi/*.c)
 SCHED_SRC = sched/main.c $(wildcard sched/job_*.c)
 ADMIN_SRC = sched/tally-admin.c

@@ -3,7 +3,7 @@
 #include <strings.h>
 
 #include "core/json.h"
-#include "core/log.h"
+#include "core/ops/log.h"
 #include "core/result.h"
 #include "core/route.h"
 #include "core/subscription.h"

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "core/json.h"
-#include "core/op_wallet.h"
+#include "core/ops/wallet.h"
 #include "core/result.h"
 #include "db/db.h"
 #include "db/db_misc.h"

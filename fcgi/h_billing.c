@@ -4,8 +4,8 @@
 
 #include "core/crypto.h"
 #include "core/json.h"
-#include "core/log.h"
-#include "core/op_card.h"
+#include "core/ops/log.h"
+#include "core/ops/card.h"
 #include "core/result.h"
 #include "db/db.h"
 #include "db/db_pay.h"

@@ -5,9 +5,9 @@
 
 #include "core/json.h"
 #include "core/money.h"
-#include "core/op_card.h"
-#include "core/op_lightning.h"
-#include "core/op_wallet.h"
+#include "core/ops/card.h"
+#include "core/ops/lightning.h"
+#include "core/ops/wallet.h"
 #include "core/result.h"
 #include "db/db.h"
 #include "db/db_ln.h"

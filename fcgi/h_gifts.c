@@ -4,8 +4,8 @@
 
 #include "core/gift.h"
 #include "core/json.h"
-#include "core/op_gift.h"
-#include "core/op_wallet.h"
+#include "core/ops/gift.h"
+#include "core/ops/wallet.h"
 #include "core/result.h"
 #include "db/db.h"
 #include "db/db_gift.h"

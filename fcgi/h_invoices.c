@@ -5,11 +5,11 @@
 #include <string.h>
 
 #include "core/json.h"
-#include "core/log.h"
-#include "core/op_card.h"
-#include "core/op_invoice.h"
-#include "core/op_lightning.h"
-#include "core/op_wallet.h"
+#include "core/ops/log.h"
+#include "core/ops/card.h"
+#include "core/ops/invoice.h"
+#include "core/ops/lightning.h"
+#include "core/ops/wallet.h"
 #include "core/plan.h"
 #include "core/result.h"
 #include "core/timeutil.h"

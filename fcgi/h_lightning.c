@@ -1,7 +1,7 @@
 /* Lightning routes: buying credits by BOLT11, and helpers for invoices. */
 #include <string.h>
 
-#include "core/op_lightning.h"
+#include "core/ops/lightning.h"
 #include "core/result.h"
 #include "db/db.h"
 #include "fcgi/handlers.h"

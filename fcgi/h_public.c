@@ -1,6 +1,6 @@
 /* Public routes: health, catalog, credit packages. */
 #include "core/config.h"
-#include "core/log.h"
+#include "core/ops/log.h"
 #include "core/result.h"
 #include "db/db.h"
 #include "fcgi/handlers.h"

@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "core/json.h"
-#include "core/op_invoice.h"
-#include "core/op_subscription.h"
+#include "core/ops/invoice.h"
+#include "core/ops/subscription.h"
 #include "core/result.h"
 #include "core/subscription.h"
 #include "db/db.h"

@@ -1,9 +1,9 @@
 /* Provider webhooks: verify the raw body, deduplicate, apply once. */
 #include <string.h>
 
-#include "core/log.h"
-#include "core/op_card.h"
-#include "core/op_lightning.h"
+#include "core/ops/log.h"
+#include "core/ops/card.h"
+#include "core/ops/lightning.h"
 #include "core/result.h"
 #include "core/signature.h"
 #include "db/db.h"

@@ -13,9 +13,9 @@
 
 #include "core/idgen.h"
 #include "core/json.h"
-#include "core/log.h"
+#include "core/ops/log.h"
 #include "core/money.h"
-#include "core/op_wallet.h"
+#include "core/ops/wallet.h"
 #include "core/result.h"
 #include "core/timeutil.h"
 #include "db/db.h"

@@ -17,8 +17,8 @@
 #include <openssl/crypto.h>
 
 #include "core/jwt.h"
-#include "core/log.h"
-#include "core/op_config.h"
+#include "core/ops/log.h"
+#include "core/ops/config.h"
 #include "core/result.h"
 #include "db/db.h"
 #include "fcgi/http.h"

@@ -1,5 +1,5 @@
 /* Job charge-recurring: renew, pause or end due credit subscriptions. */
-#include "core/op_subscription.h"
+#include "core/ops/subscription.h"
 #include "core/result.h"
 #include "sched/sched.h"
 

@@ -1,5 +1,5 @@
 /* Job deliver-mail: send due outbox messages over SMTP. */
-#include "core/op_mail.h"
+#include "core/ops/mail.h"
 #include "core/result.h"
 #include "sched/sched.h"
 

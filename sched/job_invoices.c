@@ -1,5 +1,5 @@
 /* Jobs invoice-renewals, plan-billing and invoice-expiry. */
-#include "core/op_invoice.h"
+#include "core/ops/invoice.h"
 #include "core/result.h"
 #include "sched/sched.h"
 

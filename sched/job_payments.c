@@ -1,5 +1,5 @@
 /* Jobs expire-purchases and reconcile-lightning. */
-#include "core/op_lightning.h"
+#include "core/ops/lightning.h"
 #include "core/result.h"
 #include "db/db.h"
 #include "db/db_pay.h"

@@ -9,8 +9,8 @@
 
 #include <curl/curl.h>
 
-#include "core/log.h"
-#include "core/op_config.h"
+#include "core/ops/log.h"
+#include "core/ops/config.h"
 #include "core/result.h"
 #include "core/timeutil.h"
 #include "db/db.h"

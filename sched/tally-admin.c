@@ -11,8 +11,8 @@
 
 #include "core/jwt.h"
 #include "core/money.h"
-#include "core/op_card.h"
-#include "core/op_config.h"
+#include "core/ops/card.h"
+#include "core/ops/config.h"
 #include "core/result.h"
 #include "db/db.h"
 #include "db/db_wallet.h"

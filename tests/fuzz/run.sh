@@ -33,7 +33,7 @@ core_src() {
 	    --eval 'fuzz-print-core-src: ; @echo $(CORE_SRC)' \
 	    fuzz-print-core-src 2>/dev/null)
 	if [ -z "$src" ]; then
-		src=$(ls core/*.c | grep -v -e '^core/op_' -e '^core/log\.c$')
+		src=$(ls core/*.c)
 	fi
 	echo "$src"
 }

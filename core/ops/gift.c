@@ -5,8 +5,8 @@
 #include <jansson.h>
 
 #include "core/gift.h"
-#include "core/op_gift.h"
-#include "core/op_mail.h"
+#include "core/ops/gift.h"
+#include "core/ops/mail.h"
 #include "core/result.h"
 #include "db/db.h"
 #include "db/db_wallet.h"

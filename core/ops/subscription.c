@@ -5,10 +5,10 @@
 
 #include <jansson.h>
 
-#include "core/log.h"
+#include "core/ops/log.h"
 #include "core/money.h"
-#include "core/op_mail.h"
-#include "core/op_subscription.h"
+#include "core/ops/mail.h"
+#include "core/ops/subscription.h"
 #include "core/result.h"
 #include "core/subscription.h"
 #include "core/timeutil.h"

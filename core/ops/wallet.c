@@ -5,7 +5,7 @@
 
 #include <jansson.h>
 
-#include "core/op_wallet.h"
+#include "core/ops/wallet.h"
 #include "core/result.h"
 #include "db/db_misc.h"
 #include "db/db_wallet.h"

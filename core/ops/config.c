@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/op_config.h"
+#include "core/ops/config.h"
 #include "core/result.h"
 
 #define CONFIG_MAX	(1024 * 1024)

@@ -6,12 +6,12 @@
 
 #include <jansson.h>
 
-#include "core/log.h"
+#include "core/ops/log.h"
 #include "core/money.h"
-#include "core/op_card.h"
-#include "core/op_invoice.h"
-#include "core/op_mail.h"
-#include "core/op_subscription.h"
+#include "core/ops/card.h"
+#include "core/ops/invoice.h"
+#include "core/ops/mail.h"
+#include "core/ops/subscription.h"
 #include "core/plan.h"
 #include "core/result.h"
 #include "core/subscription.h"

@@ -5,7 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/log.h"
+#include "core/ops/log.h"
 #include "core/timeutil.h"
 
 void

@@ -4,9 +4,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/log.h"
-#include "core/op_config.h"
-#include "core/op_mail.h"
+#include "core/ops/log.h"
+#include "core/ops/config.h"
+#include "core/ops/mail.h"
 #include "core/result.h"
 #include "core/template.h"
 #include "db/db.h"

@@ -6,10 +6,10 @@
 #include <strings.h>
 
 #include "core/form.h"
-#include "core/log.h"
+#include "core/ops/log.h"
 #include "core/money.h"
-#include "core/op_card.h"
-#include "core/op_invoice.h"
+#include "core/ops/card.h"
+#include "core/ops/invoice.h"
 #include "core/plan.h"
 #include "core/result.h"
 #include "db/db.h"

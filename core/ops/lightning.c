@@ -4,11 +4,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/log.h"
+#include "core/ops/log.h"
 #include "core/money.h"
-#include "core/op_card.h"
-#include "core/op_invoice.h"
-#include "core/op_lightning.h"
+#include "core/ops/card.h"
+#include "core/ops/invoice.h"
+#include "core/ops/lightning.h"
 #include "core/result.h"
 #include "db/db.h"
 #include "db/db_ln.h"

@@ -1,0 +1,42 @@
+/* The database as the binaries see it: the connection's life, named
+ * locks and the health check.  Handlers and jobs hold a struct db only as
+ * an opaque handle they pass to operations; only core/ops/ calls db/. */
+#ifndef CORE_OPS_STORE_H
+#define CORE_OPS_STORE_H
+
+#include <stddef.h>
+
+struct core_config;
+struct db;
+
+/* Once per process, before threads start / after they end. */
+int	 op_store_library_init(void);
+void	 op_store_library_end(void);
+/* Once per thread that uses a connection, before and after. */
+void	 op_store_thread_init(void);
+void	 op_store_thread_end(void);
+
+/* A handle that connects lazily; op_store_free() releases it. */
+struct db *op_store_new(const struct core_config *);
+void	 op_store_free(struct db *);
+/* Connect now: TALLY_OK or TALLY_E_UNAVAILABLE. */
+int	 op_store_connect(struct db *);
+/* The server answers: TALLY_OK or TALLY_E_UNAVAILABLE. */
+int	 op_store_ping(struct db *);
+/* The last server error on this handle, for logs ("" if none). */
+const char *op_store_error(const struct db *);
+/* Forget the last error (at the start of a request). */
+void	 op_store_error_clear(struct db *);
+
+/*
+ * A named server lock for this connection: TALLY_OK when taken,
+ * TALLY_E_CONFLICT when another connection holds it.
+ */
+int	 op_store_lock_try(struct db *, const char *name);
+void	 op_store_unlock(struct db *, const char *name);
+
+/* Apply pending migrations from dir (see db_migrate). */
+int	 op_store_migrate(const struct core_config *, const char *dir,
+	    void (*log)(const char *name), char *err, size_t errsz);
+
+#endif
