@@ -1,5 +1,6 @@
 /* MariaDB connection, statement cache, binding helpers and transactions. */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -258,9 +259,17 @@ exec_once(struct db *db, MYSQL_STMT *st, const char *fmt, va_list ap)
 	if (n > 0 && mysql_stmt_bind_param(st, b) != 0)
 		return db_classify(db, mysql_stmt_errno(st),
 		    mysql_stmt_error(st));
-	if (mysql_stmt_execute(st) != 0)
+	if (mysql_stmt_execute(st) != 0) {
+		/*
+		 * Only "could not send" (2006) proves the server never saw
+		 * it; anything else may have run.
+		 */
+		if (mysql_stmt_errno(st) != 2006)
+			db->sent = 1;
 		return db_classify(db, mysql_stmt_errno(st),
 		    mysql_stmt_error(st));
+	}
+	db->sent = 1;
 	if (mysql_stmt_field_count(st) > 0 && mysql_stmt_store_result(st) != 0) {
 		rc = db_classify(db, mysql_stmt_errno(st),
 		    mysql_stmt_error(st));
@@ -383,7 +392,15 @@ db_fetch(struct db *db, struct db_stmt *s, const char *fmt, ...)
 void
 db_done(struct db_stmt *s)
 {
-	if (s != NULL && s->st != NULL)
+	if (s == NULL || s->st == NULL)
+		return;
+	mysql_stmt_free_result(s->st);
+	/*
+	 * A CALL answers its rows and then a status of its own: read what
+	 * follows, or the connection is out of step for the next statement.
+	 */
+	while (mysql_stmt_more_results(s->st) &&
+	    mysql_stmt_next_result(s->st) == 0)
 		mysql_stmt_free_result(s->st);
 }
 
@@ -465,6 +482,56 @@ db_tx(struct db *db, db_tx_fn fn, void *arg)
 			mysql_rollback(db->conn);
 		if (rc != TALLY_E_RETRY)
 			return rc;
+		backoff(attempt);
+	}
+	return TALLY_E_RETRY;
+}
+
+/*
+ * Whether the idle connection was closed by the server (restart, idle
+ * timeout, KILL): the server never speaks unasked, so a readable socket
+ * between statements means an error packet or end of file is waiting.
+ * One poll(2), no round trip.
+ */
+static int
+idle_conn_dead(struct db *db)
+{
+	struct pollfd	 p;
+
+	if (db->conn == NULL)
+		return 0;
+	p.fd = (int)mysql_get_socket(db->conn);
+	p.events = POLLIN;
+	p.revents = 0;
+	if (p.fd < 0)
+		return 1;
+	return poll(&p, 1, 0) != 0;
+}
+
+int
+db_call(struct db *db, db_tx_fn fn, void *arg)
+{
+	int	 attempt, rc;
+
+	for (attempt = 0; attempt < DB_TX_TRIES; attempt++) {
+		if (db->conn != NULL && !db->dead && idle_conn_dead(db))
+			db->dead = 1;
+		if ((rc = db_connect(db)) != TALLY_OK)
+			return rc;
+		/*
+		 * in_tx: db_exec must not send it again on a new connection
+		 * by itself; whether it ran is decided here.
+		 */
+		db->in_tx = 1;
+		db->sent = 0;
+		rc = fn(db, arg);
+		db->in_tx = 0;
+		if (rc == TALLY_E_UNAVAILABLE && db->dead && !db->sent &&
+		    attempt == 0)
+			continue;	/* it never reached the server */
+		if (rc != TALLY_E_RETRY)
+			return rc;
+		/* The routine rolled its transaction back: run it again. */
 		backoff(attempt);
 	}
 	return TALLY_E_RETRY;

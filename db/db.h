@@ -41,6 +41,7 @@ struct db {
 	MYSQL		*conn;
 	int		 dead;		/* reconnect before the next use */
 	int		 in_tx;
+	int		 sent;		/* a statement reached the server */
 	struct db_stmt	 cache[DB_G__MAX][DB_GROUP_STMTS];
 	char		 err[256];	/* last server error, for logs */
 };
@@ -104,6 +105,16 @@ typedef int (*db_tx_fn)(struct db *, void *arg);
  * short randomised backoff, so fn must be safe to run again.
  */
 int	 db_tx(struct db *, db_tx_fn fn, void *arg);
+
+/*
+ * Run fn, which makes one self-committing call (a routine that starts and
+ * commits its own transaction), with db_tx's retries: a deadlock or lock
+ * wait timeout rolled the routine back, so it is run again.  A connection
+ * found closed before the call is replaced first; one lost while the
+ * call was on its way is TALLY_E_UNAVAILABLE, never sent twice, since it
+ * may have committed.
+ */
+int	 db_call(struct db *, db_tx_fn fn, void *arg);
 
 /*
  * A named server lock held by this connection until db_unlock() or the

@@ -13,11 +13,10 @@ enum wallet_sql {
 	W_ACCOUNT_PROFILE,
 	W_ACCOUNT_LOCK,
 	W_ACCOUNT_SIGNUP,
-	W_BALANCE_ADD,
-	W_BALANCE_UNDO,
-	W_LEDGER_INSERT,
 	W_LEDGER_GET,
 	W_LEDGER_LIST,
+	W_CALL_APPLY,
+	W_CALL_REFUND,
 	W__MAX
 };
 
@@ -42,26 +41,16 @@ static const char *const sqls[W__MAX] = {
 	[W_ACCOUNT_SIGNUP] =
 	    "UPDATE accounts SET signup_granted = 1 "
 	    "WHERE id = ? AND signup_granted = 0",
-	/*
-	 * The balance after the change is captured in a session variable
-	 * while the row is locked by this very UPDATE, which saves a SELECT
-	 * round trip on the hottest path; W_LEDGER_INSERT reads it back.
-	 */
-	[W_BALANCE_ADD] =
-	    "UPDATE accounts SET balance = (@tally_balance := balance + ?) "
-	    "WHERE id = ? AND balance + ? >= 0",
-	[W_BALANCE_UNDO] =
-	    "UPDATE accounts SET balance = balance - ? WHERE id = ?",
-	[W_LEDGER_INSERT] =
-	    "INSERT INTO ledger (account_id, kind, amount, balance_after, "
-	    "operation, description, effect_key, created_at) "
-	    "VALUES (?, ?, ?, @tally_balance, ?, ?, ?, FROM_UNIXTIME(?)) "
-	    "RETURNING " TX_COLS,
 	[W_LEDGER_GET] =
 	    "SELECT " TX_COLS " FROM ledger WHERE id = ? AND account_id = ?",
 	[W_LEDGER_LIST] =
 	    "SELECT " TX_COLS " FROM ledger WHERE account_id = ? AND id < ? "
 	    "ORDER BY id DESC LIMIT ?",
+	/* The routines of migration 0007: a balance change in one trip. */
+	[W_CALL_APPLY] =
+	    "CALL tally_ledger_apply(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[W_CALL_REFUND] =
+	    "CALL tally_ledger_refund(?, ?, ?, ?, ?)",
 };
 
 static struct db_stmt *
@@ -159,40 +148,95 @@ fetch_tx(struct db *db, struct db_stmt *st, struct tally_tx *tx)
 	return rc;
 }
 
+/* The routine's answer row; see 0007_ledger_routines.sql. */
+static int
+call_result(struct db *db, struct db_stmt *st, struct db_ledger_result *r)
+{
+	struct tally_tx	*tx = &r->tx;
+	int64_t		 status;
+	int		 rc, nop = 0, ndesc = 0;
+
+	memset(r, 0, sizeof(*r));
+	rc = db_fetch(db, st, "iiiisiiSSi", &status, &r->account_id,
+	    &r->balance, &tx->id, tx->kind, sizeof(tx->kind), &tx->amount,
+	    &tx->balance_after, tx->operation, sizeof(tx->operation), &nop,
+	    tx->description, sizeof(tx->description), &ndesc,
+	    &tx->created_at);
+	db_done(st);
+	if (rc != TALLY_OK)
+		return rc == TALLY_E_NOTFOUND ? TALLY_E_INTERNAL : rc;
+	tx->has_operation = !nop;
+	tx->has_description = !ndesc;
+	switch (status) {
+	case 0:
+		return TALLY_OK;
+	case 1:
+		return TALLY_E_NOTFOUND;
+	case 2:
+		return TALLY_E_INSUFFICIENT;
+	case 3:
+		return TALLY_E_DUPLICATE;
+	case 4:
+		r->no_row = 1;
+		return TALLY_E_NOTFOUND;
+	case 5:
+		return TALLY_E_INVALID;
+	default:
+		return TALLY_E_INTERNAL;
+	}
+}
+
+int
+db_ledger_call(struct db *db, const struct db_ledger_change *c,
+    struct db_ledger_result *r)
+{
+	struct db_stmt	*st = stmt(db, W_CALL_APPLY);
+	int		 rc;
+
+	/* account_id 0: the account of user_id. */
+	rc = db_exec(db, st, "ississsissi", c->account_id, c->user_id,
+	    c->kind, c->amount, c->operation, c->description, c->effect_key,
+	    c->now, c->email, c->locale, (int64_t)c->own_tx);
+	if (rc != TALLY_OK)
+		return rc;
+	return call_result(db, st, r);
+}
+
+int
+db_ledger_refund_call(struct db *db, int64_t account_id, const char *user_id,
+    int64_t txid, int64_t now, int own_tx, struct db_ledger_result *r)
+{
+	struct db_stmt	*st = stmt(db, W_CALL_REFUND);
+	int		 rc;
+
+	rc = db_exec(db, st, "isiii", account_id, user_id, txid, now,
+	    (int64_t)own_tx);
+	if (rc != TALLY_OK)
+		return rc;
+	return call_result(db, st, r);
+}
+
 int
 db_ledger_apply(struct db *db, int64_t account_id, const char *kind,
     int64_t amount, const char *operation, const char *description,
     const char *effect_key, int64_t now, struct tally_tx *tx)
 {
-	struct db_stmt	*st;
+	struct db_ledger_change c;
+	struct db_ledger_result r;
 	int		 rc;
 
-	st = stmt(db, W_BALANCE_ADD);
-	if ((rc = db_exec(db, st, "iii", amount, account_id, amount)) !=
-	    TALLY_OK)
-		return rc;
-	if (db_affected(st) != 1)
-		return TALLY_E_INSUFFICIENT;
-	st = stmt(db, W_LEDGER_INSERT);
-	rc = db_exec(db, st, "isisssi", account_id, kind, amount, operation,
-	    description, effect_key, now);
-	if (rc == TALLY_E_DUPLICATE) {
-		/*
-		 * The effect happened before.  InnoDB undoes only the failed
-		 * INSERT, not our UPDATE: take the change back, so a caller
-		 * that answers "done already" and commits leaves the balance
-		 * as the ledger says.
-		 */
-		st = stmt(db, W_BALANCE_UNDO);
-		if ((rc = db_exec(db, st, "ii", amount, account_id)) !=
-		    TALLY_OK)
-			return rc;
-		return TALLY_E_DUPLICATE;
-	}
-	if (rc != TALLY_OK)
-		return rc;
-	rc = fetch_tx(db, st, tx);
-	db_done(st);
+	memset(&c, 0, sizeof(c));
+	c.account_id = account_id;
+	c.kind = kind;
+	c.amount = amount;
+	c.operation = operation;
+	c.description = description;
+	c.effect_key = effect_key;
+	c.now = now;
+	c.own_tx = 0;		/* inside the caller's transaction */
+	rc = db_ledger_call(db, &c, &r);
+	if (rc == TALLY_OK)
+		*tx = r.tx;
 	return rc;
 }
 

@@ -35,6 +35,42 @@ int	 db_account_mark_signup(struct db *, int64_t id);
 int	 db_ledger_apply(struct db *, int64_t account_id, const char *kind,
 	    int64_t amount, const char *operation, const char *description,
 	    const char *effect_key, int64_t now, struct tally_tx *tx);
+/* A balance change for db_ledger_call (0007_ledger_routines.sql). */
+struct db_ledger_change {
+	int64_t		 account_id;	/* 0: the account of user_id */
+	const char	*user_id;
+	const char	*kind;
+	int64_t		 amount;	/* signed */
+	const char	*operation, *description;	/* may be NULL */
+	const char	*effect_key;	/* may be NULL */
+	int64_t		 now;
+	const char	*email, *locale; /* stored when given (may be NULL) */
+	int		 own_tx;	/* 1: the call commits by itself */
+};
+
+struct db_ledger_result {
+	int64_t		 account_id;
+	int64_t		 balance;	/* after (or unchanged) */
+	int		 no_row;	/* refund: no such ledger row */
+	struct tally_tx	 tx;		/* the new ledger row */
+};
+
+/*
+ * Apply c in one round trip.  TALLY_OK, TALLY_E_NOTFOUND (no such account),
+ * TALLY_E_INSUFFICIENT, TALLY_E_DUPLICATE (the effect key exists), or a
+ * db_exec() code (TALLY_E_OVERFLOW, TALLY_E_RETRY ...); on any error
+ * nothing was changed.  OUT: *r.
+ */
+int	 db_ledger_call(struct db *, const struct db_ledger_change *c,
+	    struct db_ledger_result *r);
+/*
+ * Refund usage row txid of the account (account_id, or 0 and user_id) in
+ * one round trip, once.  TALLY_E_NOTFOUND (no account, or no such row:
+ * r->no_row), TALLY_E_INVALID (not a usage), TALLY_E_DUPLICATE (refunded).
+ */
+int	 db_ledger_refund_call(struct db *, int64_t account_id,
+	    const char *user_id, int64_t txid, int64_t now, int own_tx,
+	    struct db_ledger_result *r);
 /* One ledger row of an account. TALLY_OK or TALLY_E_NOTFOUND. */
 int	 db_ledger_get(struct db *, int64_t account_id, int64_t id,
 	    struct tally_tx *tx);

@@ -1,0 +1,153 @@
+-- Balance changes in one round trip.
+--
+-- A debit used to be five round trips (look the account up, START
+-- TRANSACTION, UPDATE, INSERT, COMMIT); the server is on the same cores as
+-- the responders, so each trip costs twice.  These routines do the whole
+-- transaction on the server and answer with one row; the responder sends
+-- one CALL.  The rules stay where they were: the C caller decides the
+-- amount, the kind and the effect key; the routine only applies them
+-- exactly (row lock, balance >= 0, overflow is an error, one ledger row,
+-- one effect per key).
+--
+-- p_account_id 0 (or NULL) names the account by p_user_id instead.
+-- p_own_tx = 1: the routine starts and commits its own transaction (the
+-- caller sent no START TRANSACTION).  p_own_tx = 0: it runs inside the
+-- caller's transaction and leaves COMMIT to it (a request with an
+-- Idempotency-Key stores its response in the same transaction).
+--
+-- The answer, one row (ledger_result):
+--   status   0 done, 1 no such account, 2 not enough credits,
+--            3 effect done before (effect_key exists), 4 no such ledger row,
+--            5 that row cannot be refunded (not a usage)
+--   account_id, balance (after the change; the unchanged one otherwise),
+--   and the new ledger row: id, kind, amount, balance_after, operation,
+--   description, created_at (unix seconds).
+-- Errors (deadlock 1213, lock wait 1205, BIGINT overflow 1690) roll the
+-- routine's own transaction back and reach the caller unchanged.
+
+CREATE PROCEDURE tally_ledger_apply(
+  IN p_account_id  BIGINT,
+  IN p_user_id     VARCHAR(255),
+  IN p_kind        VARCHAR(24),
+  IN p_amount      BIGINT,
+  IN p_operation   VARCHAR(100),
+  IN p_description VARCHAR(500),
+  IN p_effect_key  VARCHAR(191),
+  IN p_now         BIGINT,
+  IN p_email       VARCHAR(320),
+  IN p_locale      VARCHAR(15),
+  IN p_own_tx      TINYINT)
+BEGIN
+  DECLARE v_id      BIGINT DEFAULT NULL;
+  DECLARE v_balance BIGINT DEFAULT 0;
+  DECLARE v_after   BIGINT;
+  DECLARE v_email   VARCHAR(320);
+  DECLARE v_locale  VARCHAR(15);
+  DECLARE v_status  INT DEFAULT 0;
+  DECLARE v_tx      BIGINT DEFAULT 0;
+  DECLARE EXIT HANDLER FOR SQLEXCEPTION
+  BEGIN
+    IF p_own_tx THEN ROLLBACK; END IF;
+    RESIGNAL;
+  END;
+
+  IF p_own_tx THEN START TRANSACTION; END IF;
+  IF p_account_id IS NULL OR p_account_id = 0 THEN
+    SELECT id, balance, email, locale INTO v_id, v_balance, v_email, v_locale
+      FROM accounts WHERE user_id = p_user_id FOR UPDATE;
+  ELSE
+    SELECT id, balance, email, locale INTO v_id, v_balance, v_email, v_locale
+      FROM accounts WHERE id = p_account_id FOR UPDATE;
+  END IF;
+
+  IF v_id IS NULL THEN
+    SET v_status = 1;
+  ELSEIF p_effect_key IS NOT NULL AND EXISTS
+      (SELECT 1 FROM ledger WHERE effect_key = p_effect_key) THEN
+    -- The account row lock serialises every change of this account, and
+    -- an effect key names one account's effect: the check cannot race.
+    SET v_status = 3;
+  ELSEIF v_balance + p_amount < 0 THEN
+    SET v_status = 2;
+  ELSE
+    SET v_after = v_balance + p_amount;
+    UPDATE accounts SET balance = v_after,
+        email = IF(p_email IS NULL OR p_email = '', email, p_email),
+        locale = IF(p_locale IS NULL OR p_locale = '', locale, p_locale)
+      WHERE id = v_id;
+    INSERT INTO ledger (account_id, kind, amount, balance_after, operation,
+        description, effect_key, created_at)
+      VALUES (v_id, p_kind, p_amount, v_after, p_operation, p_description,
+        p_effect_key, FROM_UNIXTIME(p_now));
+    SET v_tx = LAST_INSERT_ID();
+    SET v_balance = v_after;
+  END IF;
+  IF p_own_tx THEN COMMIT; END IF;
+
+  SELECT v_status, COALESCE(v_id, 0), v_balance, v_tx, p_kind, p_amount,
+      v_balance, p_operation, p_description, p_now;
+END;
+
+-- Refund usage row p_tx_id of the account (by id, or by user_id when
+-- p_account_id is 0), once: the effect key is "refund:<row id>".
+CREATE PROCEDURE tally_ledger_refund(
+  IN p_account_id BIGINT,
+  IN p_user_id    VARCHAR(255),
+  IN p_tx_id      BIGINT,
+  IN p_now        BIGINT,
+  IN p_own_tx     TINYINT)
+BEGIN
+  DECLARE v_id      BIGINT DEFAULT NULL;
+  DECLARE v_balance BIGINT DEFAULT 0;
+  DECLARE v_after   BIGINT;
+  DECLARE v_kind    VARCHAR(24) DEFAULT NULL;
+  DECLARE v_amount  BIGINT DEFAULT 0;
+  DECLARE v_op      VARCHAR(100) DEFAULT NULL;
+  DECLARE v_desc    VARCHAR(500) DEFAULT NULL;
+  DECLARE v_key     VARCHAR(191);
+  DECLARE v_status  INT DEFAULT 0;
+  DECLARE v_tx      BIGINT DEFAULT 0;
+  DECLARE EXIT HANDLER FOR SQLEXCEPTION
+  BEGIN
+    IF p_own_tx THEN ROLLBACK; END IF;
+    RESIGNAL;
+  END;
+
+  IF p_own_tx THEN START TRANSACTION; END IF;
+  IF p_account_id IS NULL OR p_account_id = 0 THEN
+    SELECT id, balance INTO v_id, v_balance
+      FROM accounts WHERE user_id = p_user_id FOR UPDATE;
+  ELSE
+    SELECT id, balance INTO v_id, v_balance
+      FROM accounts WHERE id = p_account_id FOR UPDATE;
+  END IF;
+  IF v_id IS NOT NULL THEN
+    SELECT kind, amount, operation, description
+      INTO v_kind, v_amount, v_op, v_desc
+      FROM ledger WHERE id = p_tx_id AND account_id = v_id;
+  END IF;
+  SET v_key = CONCAT('refund:', p_tx_id);
+
+  IF v_id IS NULL THEN
+    SET v_status = 1;
+  ELSEIF v_kind IS NULL THEN
+    SET v_status = 4;
+  ELSEIF v_kind <> 'usage' THEN
+    SET v_status = 5;
+  ELSEIF EXISTS (SELECT 1 FROM ledger WHERE effect_key = v_key) THEN
+    SET v_status = 3;
+  ELSE
+    SET v_after = v_balance - v_amount;
+    UPDATE accounts SET balance = v_after WHERE id = v_id;
+    INSERT INTO ledger (account_id, kind, amount, balance_after, operation,
+        description, effect_key, created_at)
+      VALUES (v_id, 'refund', -v_amount, v_after, v_op, v_desc, v_key,
+        FROM_UNIXTIME(p_now));
+    SET v_tx = LAST_INSERT_ID();
+    SET v_balance = v_after;
+  END IF;
+  IF p_own_tx THEN COMMIT; END IF;
+
+  SELECT v_status, COALESCE(v_id, 0), v_balance, v_tx, 'refund', -v_amount,
+      v_balance, v_op, v_desc, p_now;
+END;
