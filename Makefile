@@ -67,13 +67,13 @@ $(B)/san/%.o: %.c
 	@$(CC) $(ALL_CFLAGS) $(SANFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/libcore.a: $(CORE_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 $(B)/libtally.a: $(OPS_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 $(B)/san/libcore.a: $(SAN_CORE_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 bin/tally-fcgi: $(FCGI_OBJ) $(B)/libtally.a $(B)/libcore.a
 	@mkdir -p bin

@@ -51,6 +51,8 @@ struct core_config {
 	char	 http_public_url[256];
 	char	 http_cors_origins[1024];
 	int64_t	 http_threads;
+	int	 http_access_log;	/* a log line for every request */
+	int64_t	 http_slow_ms;		/* log requests slower than this */
 	/* [database] */
 	char	 db_socket[512];
 	char	 db_host[256];

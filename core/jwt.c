@@ -1,5 +1,6 @@
 /* JWT (JWS compact) verification for HS256/RS256/ES256 and HS256 minting. */
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,6 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/param_build.h>
 #include <openssl/rsa.h>
 
@@ -168,19 +168,94 @@ json_load_rc(const json_error_t *err, int bad)
 	return bad;
 }
 
+/*
+ * The HMAC algorithm, fetched once per process: HMAC() looks it and the
+ * digest up again on every call, which the gate pays on every request.
+ */
+static EVP_MAC		*hmac_alg;
+static pthread_once_t	 hmac_once = PTHREAD_ONCE_INIT;
+
+static void
+hmac_fetch(void)
+{
+	hmac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
+/*
+ * Each thread keeps one HMAC-SHA256 context keyed with the last key it
+ * used (the configured secret, in practice): a request then costs a
+ * re-init with the same key, no allocation and no lookup.  The key is
+ * compared by content, so a context never serves another key.
+ */
+struct hmac_cache {
+	EVP_MAC_CTX	*ctx;
+	unsigned char	 key[256];
+	size_t		 keylen;	/* 0: ctx has no cached key */
+};
+
+static __thread struct hmac_cache hmac_tls;
+
+static int
+hmac_cached(const unsigned char *key, size_t keylen,
+    const unsigned char *data, size_t datalen, unsigned char *md,
+    size_t *mdlen)
+{
+	struct hmac_cache *c = &hmac_tls;
+	OSSL_PARAM	 params[2];
+	int		 same;
+
+	pthread_once(&hmac_once, hmac_fetch);
+	if (hmac_alg == NULL)
+		return -1;
+	if (c->ctx == NULL && (c->ctx = EVP_MAC_CTX_new(hmac_alg)) == NULL)
+		return -1;
+	same = keylen <= sizeof(c->key) && keylen == c->keylen &&
+	    CRYPTO_memcmp(key, c->key, keylen) == 0;
+	if (same) {
+		/* A NULL key re-initialises with the one set before. */
+		if (EVP_MAC_init(c->ctx, NULL, 0, NULL) != 1)
+			return -1;
+	} else {
+		params[0] = OSSL_PARAM_construct_utf8_string(
+		    OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+		params[1] = OSSL_PARAM_construct_end();
+		OPENSSL_cleanse(c->key, sizeof(c->key));
+		c->keylen = 0;
+		if (EVP_MAC_init(c->ctx, key, keylen, params) != 1)
+			return -1;
+		if (keylen <= sizeof(c->key)) {
+			memcpy(c->key, key, keylen);
+			c->keylen = keylen;
+		}
+	}
+	if (EVP_MAC_update(c->ctx, data, datalen) != 1 ||
+	    EVP_MAC_final(c->ctx, md, mdlen, EVP_MAX_MD_SIZE) != 1)
+		return -1;
+	return 0;
+}
+
+void
+core_jwt_thread_end(void)
+{
+	EVP_MAC_CTX_free(hmac_tls.ctx);
+	hmac_tls.ctx = NULL;
+	OPENSSL_cleanse(hmac_tls.key, sizeof(hmac_tls.key));
+	hmac_tls.keylen = 0;
+}
+
 /* HMAC-SHA256 of data under key into mac.  Returns 0 or -1. */
 static int
 hs256(const unsigned char *key, size_t keylen, const unsigned char *data,
     size_t datalen, unsigned char mac[JWT_HS256_LEN])
 {
 	unsigned char	 md[EVP_MAX_MD_SIZE];
-	unsigned int	 mdlen = 0;
+	size_t		 mdlen = 0;
 	int		 rc = -1;
 
 	if (keylen == 0 || keylen > INT_MAX)
 		return -1;
-	if (HMAC(EVP_sha256(), key, (int)keylen, data, datalen, md,
-	    &mdlen) != NULL && mdlen == JWT_HS256_LEN) {
+	if (hmac_cached(key, keylen, data, datalen, md, &mdlen) == 0 &&
+	    mdlen == JWT_HS256_LEN) {
 		memcpy(mac, md, JWT_HS256_LEN);
 		rc = 0;
 	}

@@ -53,4 +53,10 @@ int	 core_jwt_verify(const struct core_jwt_keys *, const char *token,
 int	 core_jwt_sign_hs256(const char *secret, const json_t *claims,
 	    char **out);
 
+/*
+ * Free this thread's cached HMAC context (a thread that verified or
+ * signed HS256 tokens calls it before it ends; harmless otherwise).
+ */
+void	 core_jwt_thread_end(void);
+
 #endif

@@ -4,11 +4,11 @@
 
 #include "core/json.h"
 #include "core/ops/log.h"
+#include "core/ops/store.h"
+#include "core/ops/subscription.h"
 #include "core/result.h"
 #include "core/route.h"
 #include "core/subscription.h"
-#include "db/db.h"
-#include "db/db_sub.h"
 #include "fcgi/http.h"
 
 /* The product whose gate is the longest prefix of path, or NULL. */
@@ -67,14 +67,14 @@ http_gate(struct http_req *req, const char *uri)
 	req->caller = CALLER_USER;
 	req->gate_product = p->id;
 	/* No cache: a pause or a reactivation counts from the next request. */
-	rc = db_sub_get_by_user(req->db, req->claims.sub, p->id, &s);
+	rc = op_sub_get_by_user(req->db, req->claims.sub, p->id, &s);
 	if (rc == TALLY_E_NOTFOUND) {
 		http_fail(req, TALLY_E_INACTIVE, NULL, NULL);
 		return;
 	}
 	if (rc != TALLY_OK) {
 		core_log("warn", "gate.db_unavailable", json_pack(
-		    "{s:s,s:s,s:b}", "req", req->id, "error", req->db->err,
+		    "{s:s,s:s,s:b}", "req", req->id, "error", op_store_error(req->db),
 		    "fail_open", cfg->gate_fail_open));
 		if (cfg->gate_fail_open)
 			http_reply(req, 200, NULL);

@@ -9,22 +9,18 @@
 #include "core/ops/lightning.h"
 #include "core/ops/wallet.h"
 #include "core/result.h"
-#include "db/db.h"
 #include "db/db_ln.h"
-#include "db/db_misc.h"
-#include "db/db_pay.h"
-#include "db/db_wallet.h"
 #include "fcgi/handlers.h"
 #include "fcgi/http.h"
 
 struct use {
-	int64_t		 account_id;
+	struct op_wallet_who who;
 	int64_t		 amount;
 	const char	*operation, *description;
 };
 
 struct refund {
-	int64_t		 account_id;
+	struct op_wallet_who who;
 	int64_t		 txid;
 };
 
@@ -58,8 +54,8 @@ use_tx(struct http_req *req, void *arg)
 	struct tally_tx	 tx;
 	int		 rc;
 
-	rc = op_credits_use_tx(req->db, u->account_id, u->amount,
-	    u->operation, u->description, req->now, &tx);
+	rc = op_credits_use(req->db, &u->who, u->amount, u->operation,
+	    u->description, req->now, req->own_tx, &tx);
 	if (rc != TALLY_OK)
 		return rc;
 	http_reply(req, 200, json_pack("{s:o,s:I}", "transaction",
@@ -83,8 +79,12 @@ h_credits_use(struct http_req *req)
 	memset(&u, 0, sizeof(u));
 	if (parse_use_or_respond(req, &u) != TALLY_OK)
 		return;
-	u.account_id = req->account.id;
-	http_tx(req, use_tx, &u);
+	/* One call finds the account by the token's user id (AUTH_TOKEN). */
+	u.who.user_id = req->claims.sub;
+	u.who.email = req->claims.email[0] ? req->claims.email : NULL;
+	u.who.locale = req->claims.locale[0] ? req->claims.locale : NULL;
+	u.who.create = 1;
+	http_call(req, use_tx, &u);
 }
 
 void
@@ -109,7 +109,7 @@ h_credits_transactions(struct http_req *req)
 		http_fail(req, TALLY_E_NOMEM, NULL, NULL);
 		return;
 	}
-	rc = db_ledger_list(req->db, req->account.id, before,
+	rc = op_ledger_list(req->db, req->account.id, before,
 	    (size_t)limit + 1, txs, &n);
 	if (rc != TALLY_OK) {
 		free(txs);
@@ -139,7 +139,7 @@ h_credits_purchases(struct http_req *req)
 		http_fail(req, TALLY_E_NOMEM, NULL, NULL);
 		return;
 	}
-	rc = db_purchase_list(req->db, req->account.id, (size_t)limit, ps,
+	rc = op_purchase_list(req->db, req->account.id, (size_t)limit, ps,
 	    &n);
 	if (rc != TALLY_OK) {
 		free(ps);
@@ -163,13 +163,13 @@ h_credits_purchase_get(struct http_req *req)
 	int		 rc;
 
 	rc = id < 0 ? TALLY_E_NOTFOUND :
-	    db_purchase_get(req->db, req->account.id, id, &p);
+	    op_purchase_get(req->db, req->account.id, id, &p);
 	if (rc == TALLY_OK && strcmp(p.method, "lightning") == 0 &&
 	    strcmp(p.status, "pending") == 0 &&
 	    http_lightning_configured(&req->app->cfg)) {
 		/* Best effort: BTCPay down still shows what we know. */
 		(void)http_ln_refresh(req, "purchase", p.id);
-		rc = db_purchase_get(req->db, req->account.id, id, &p);
+		rc = op_purchase_get(req->db, req->account.id, id, &p);
 	}
 	if (rc != TALLY_OK) {
 		http_fail(req, rc, rc == TALLY_E_NOTFOUND ?
@@ -245,18 +245,16 @@ h_credits_purchase_create(struct http_req *req)
 void
 h_internal_balance(struct http_req *req)
 {
-	struct tally_account a;
+	int64_t		 balance;
 	int		 rc;
 
-	rc = db_account_get(req->db, req->caps.v[0], &a);
-	if (rc == TALLY_E_NOTFOUND)
-		a.balance = 0;	/* no account yet: nothing to spend */
-	else if (rc != TALLY_OK) {
+	if ((rc = op_account_balance(req->db, req->caps.v[0], &balance)) !=
+	    TALLY_OK) {
 		http_fail(req, rc, NULL, NULL);
 		return;
 	}
 	http_reply(req, 200, json_pack("{s:I}", "balance",
-	    (json_int_t)a.balance));
+	    (json_int_t)balance));
 }
 
 /* user_id of an internal request body; 400 set on a bad one. */
@@ -273,22 +271,16 @@ user_id_or_respond(struct http_req *req, const char **user)
 void
 h_internal_use(struct http_req *req)
 {
-	struct tally_account a;
 	struct use	 u;
 	const char	*user;
-	int		 rc;
 
 	memset(&u, 0, sizeof(u));
 	if (user_id_or_respond(req, &user) != TALLY_OK ||
 	    parse_use_or_respond(req, &u) != TALLY_OK)
 		return;
-	if ((rc = op_account_ensure(req->db, user, NULL, NULL, req->now,
-	    &a)) != TALLY_OK) {
-		http_fail(req, rc, NULL, NULL);
-		return;
-	}
-	u.account_id = a.id;
-	http_tx(req, use_tx, &u);
+	u.who.user_id = user;
+	u.who.create = 1;
+	http_call(req, use_tx, &u);
 }
 
 static int
@@ -298,8 +290,8 @@ refund_tx(struct http_req *req, void *arg)
 	struct tally_tx	 tx;
 	int		 rc;
 
-	rc = op_credits_refund_tx(req->db, r->account_id, r->txid, req->now,
-	    &tx);
+	rc = op_credits_refund(req->db, &r->who, r->txid, req->now,
+	    req->own_tx, &tx);
 	switch (rc) {
 	case TALLY_OK:
 		break;
@@ -325,11 +317,9 @@ refund_tx(struct http_req *req, void *arg)
 void
 h_internal_refund(struct http_req *req)
 {
-	struct tally_account a;
 	struct refund	 r;
 	const json_t	*v;
 	const char	*user;
-	int		 rc;
 
 	if (user_id_or_respond(req, &user) != TALLY_OK)
 		return;
@@ -345,14 +335,9 @@ h_internal_refund(struct http_req *req)
 		    "a transaction id");
 		return;
 	}
-	rc = db_account_get(req->db, user, &a);
-	if (rc != TALLY_OK) {
-		http_fail(req, rc, rc == TALLY_E_NOTFOUND ?
-		    "no such transaction for this user" : NULL, NULL);
-		return;
-	}
-	r.account_id = a.id;
-	http_tx(req, refund_tx, &r);
+	memset(&r.who, 0, sizeof(r.who));
+	r.who.user_id = user;
+	http_call(req, refund_tx, &r);
 }
 
 static int
@@ -364,12 +349,8 @@ init_tx(struct http_req *req, void *arg)
 	int		 rc, granted;
 
 	rc = op_credits_init_tx(req->db, &req->app->cfg, in->account.id,
-	    req->now, &granted, &tx);
+	    req->now, &granted, &tx, &balance);
 	if (rc != TALLY_OK)
-		return rc;
-	/* The balance as of this transaction, not as read before it. */
-	if ((rc = db_account_lock(req->db, in->account.id, &balance)) !=
-	    TALLY_OK)
 		return rc;
 	http_reply(req, 200, json_pack("{s:s,s:o,s:I,s:s,s:b,s:o}",
 	    "user_id", in->account.user_id, "email",

@@ -8,8 +8,6 @@
 #include "core/ops/subscription.h"
 #include "core/result.h"
 #include "core/subscription.h"
-#include "db/db.h"
-#include "db/db_sub.h"
 #include "fcgi/handlers.h"
 #include "fcgi/http.h"
 
@@ -104,7 +102,7 @@ h_subscriptions_list(struct http_req *req)
 		http_fail(req, TALLY_E_NOMEM, NULL, NULL);
 		return;
 	}
-	if ((rc = db_sub_list(req->db, req->account.id, SUBS_MAX, subs, &n)) !=
+	if ((rc = op_sub_list(req->db, req->account.id, SUBS_MAX, subs, &n)) !=
 	    TALLY_OK) {
 		free(subs);
 		http_fail(req, rc, NULL, NULL);
@@ -126,7 +124,7 @@ h_subscription_get(struct http_req *req)
 
 	if ((p = product_or_respond(req)) == NULL)
 		return;
-	rc = db_sub_get(req->db, req->account.id, p->id, 0, &s);
+	rc = op_sub_get(req->db, req->account.id, p->id, &s);
 	if (rc == TALLY_E_NOTFOUND)
 		http_reply(req, 200, json_pack("{s:s,s:s}", "product", p->id,
 		    "status", "inactive"));
@@ -260,7 +258,7 @@ h_entitlements(struct http_req *req)
 		http_fail(req, TALLY_E_NOMEM, NULL, NULL);
 		return;
 	}
-	if ((rc = db_sub_list(req->db, req->account.id, SUBS_MAX, subs, &n)) !=
+	if ((rc = op_sub_list(req->db, req->account.id, SUBS_MAX, subs, &n)) !=
 	    TALLY_OK) {
 		free(subs);
 		http_fail(req, rc, NULL, NULL);
@@ -290,7 +288,7 @@ h_internal_sub_status(struct http_req *req)
 
 	if ((p = product_or_respond(req)) == NULL)
 		return;
-	rc = db_sub_get_by_user(req->db, req->caps.v[1], p->id, &s);
+	rc = op_sub_get_by_user(req->db, req->caps.v[1], p->id, &s);
 	if (rc == TALLY_E_NOTFOUND) {
 		http_reply(req, 200, json_pack("{s:b,s:s,s:n,s:n,s:n}",
 		    "active", 0, "status", "inactive", "interval", "paused_at",

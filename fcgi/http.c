@@ -9,16 +9,17 @@
 #include <strings.h>
 
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <openssl/sha.h>
 
 #include "core/idgen.h"
 #include "core/json.h"
 #include "core/ops/log.h"
 #include "core/money.h"
+#include "core/ops/store.h"
 #include "core/ops/wallet.h"
 #include "core/result.h"
 #include "core/timeutil.h"
-#include "db/db.h"
 #include "fcgi/http.h"
 #include "fcgi/router.h"
 
@@ -50,7 +51,7 @@ http_fail(struct http_req *req, int rc, const char *message,
 	if (status >= 500)
 		core_log("error", "http.error", json_pack("{s:s,s:s,s:s}",
 		    "req", req->id, "rc", core_strerror(rc), "db",
-		    req->db != NULL ? req->db->err : ""));
+		    op_store_error(req->db)));
 	o = json_pack("{s:s,s:s}", "error", code, "message",
 	    message != NULL ? message : defmsg);
 	if (o != NULL && field != NULL)
@@ -219,8 +220,9 @@ key_equal(const char *given, const char *want)
 	return CRYPTO_memcmp(a, b, sizeof(a)) == 0;
 }
 
+/* The bearer token: verified, the caller set; no database work. */
 static int
-auth_user(struct http_req *req)
+auth_token(struct http_req *req)
 {
 	const struct core_config *cfg = &req->app->cfg;
 	const char	*h = http_param(req, "HTTP_AUTHORIZATION");
@@ -240,6 +242,17 @@ auth_user(struct http_req *req)
 	req->caller = CALLER_USER;
 	snprintf(req->caller_id, sizeof(req->caller_id), "u:%s",
 	    req->claims.sub);
+	return TALLY_OK;
+}
+
+/* The token, then the caller's account (created on a first request). */
+static int
+auth_user(struct http_req *req)
+{
+	int	 rc;
+
+	if ((rc = auth_token(req)) != TALLY_OK)
+		return rc;
 	return op_account_ensure(req->db, req->claims.sub,
 	    req->claims.email[0] ? req->claims.email : NULL,
 	    req->claims.locale[0] ? req->claims.locale : NULL, req->now,
@@ -256,6 +269,8 @@ authenticate(struct http_req *req, enum route_auth auth)
 		return TALLY_OK;
 	case AUTH_USER:
 		return auth_user(req);
+	case AUTH_TOKEN:
+		return auth_token(req);
 	case AUTH_SERVICE:
 		if (!key_equal(http_param(req, "HTTP_X_SERVICE_KEY"),
 		    req->app->cfg.service_key))
@@ -457,9 +472,16 @@ send_response(struct http_req *req)
 	free(text);
 }
 
+/*
+ * One log line for the request: always for errors (5xx) and requests
+ * slower than http.slow_ms, for every request only with http.access_log
+ * (the web server keeps an access log already, and a line per request
+ * was most of the responder's output under load).
+ */
 static void
 log_request(struct http_req *req, const char *method, const char *uri)
 {
+	const struct core_config *cfg = &req->app->cfg;
 	struct timespec	 t1;
 	json_t		*f;
 	int64_t		 us;
@@ -468,6 +490,9 @@ log_request(struct http_req *req, const char *method, const char *uri)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	us = (int64_t)(t1.tv_sec - req->t0.tv_sec) * 1000000 +
 	    (t1.tv_nsec - req->t0.tv_nsec) / 1000;
+	if (!cfg->http_access_log && req->status < 500 &&
+	    (cfg->http_slow_ms == 0 || us < cfg->http_slow_ms * 1000))
+		return;
 	switch (req->caller) {
 	case CALLER_USER:
 		snprintf(user, sizeof(user), "%s", req->claims.sub);
@@ -487,7 +512,10 @@ log_request(struct http_req *req, const char *method, const char *uri)
 	    "us", (json_int_t)us);
 	if (f != NULL && user[0] != '\0')
 		json_object_set_new(f, "user", json_string(user));
-	core_log(req->status >= 500 ? "error" : "info", "http.request", f);
+	core_log(req->status >= 500 ? "error" : cfg->http_slow_ms > 0 &&
+	    us >= cfg->http_slow_ms * 1000 ? "warn" : "info",
+	    req->status < 500 && !cfg->http_access_log ? "http.slow" :
+	    "http.request", f);
 }
 
 static void
@@ -539,6 +567,34 @@ dispatch(struct http_req *req, const char *uri)
 	rt->fn(req);
 }
 
+/*
+ * X-Request-Id: 16 hex digits, unique per process run without a random
+ * draw per request: a random 32-bit tag drawn once per thread, then the
+ * thread's request count.
+ */
+static void
+request_id(char out[17])
+{
+	static __thread uint32_t tag;
+	static __thread uint32_t seq;
+	static const char digits[] = "0123456789abcdef";
+	uint64_t	 v;
+	int		 i;
+
+	if (tag == 0) {
+		unsigned char	 r[4];
+
+		if (RAND_bytes(r, sizeof(r)) != 1)
+			memset(r, 0x5a, sizeof(r));
+		tag = ((uint32_t)r[0] << 24 | (uint32_t)r[1] << 16 |
+		    (uint32_t)r[2] << 8 | r[3]) | 1;
+	}
+	v = (uint64_t)tag << 32 | ++seq;
+	for (i = 15; i >= 0; i--, v >>= 4)
+		out[i] = digits[v & 15];
+	out[16] = '\0';
+}
+
 void
 http_handle(const struct app *app, struct db *db, FCGX_Request *fr)
 {
@@ -548,13 +604,11 @@ http_handle(const struct app *app, struct db *db, FCGX_Request *fr)
 	memset(&req, 0, sizeof(req));
 	req.app = app;
 	req.db = db;
-	db->err[0] = '\0';	/* so that a log names this request's error */
+	op_store_error_clear(db);	/* a log names this request's error */
 	req.fr = fr;
 	clock_gettime(CLOCK_MONOTONIC, &req.t0);
 	req.now = (int64_t)time(NULL);
-	if (core_random_hex(8, req.id) != TALLY_OK)
-		snprintf(req.id, sizeof(req.id), "%016llx",
-		    (unsigned long long)req.t0.tv_nsec);
+	request_id(req.id);
 	method = http_param(&req, "REQUEST_METHOD");
 	uri = http_param(&req, "REQUEST_URI");
 	req.method = method != NULL ? method : "GET";

@@ -47,7 +47,7 @@ struct http_req {
 	json_t			*json;		/* parsed body, or NULL */
 	enum http_caller	 caller;
 	struct core_jwt_claims	 claims;
-	struct tally_account	 account;	/* CALLER_USER */
+	struct tally_account	 account;	/* CALLER_USER, AUTH_USER */
 	char			 caller_id[1030]; /* idempotency scope */
 	char			 actor[404];	/* CALLER_ADMIN: X-Actor */
 	/* The response. */
@@ -55,6 +55,7 @@ struct http_req {
 	json_t			*resp;
 	const char		*allow;		/* 405: the Allow header */
 	int			 replayed;
+	int			 own_tx;	/* see http_call() */
 	int			 preflight;	/* a CORS OPTIONS request */
 	const char		*gate_product;	/* AUTHORIZER: the product */
 	int64_t			 retry_after;	/* 429: seconds, or 0 */
@@ -107,6 +108,14 @@ int	 http_limit_or_respond(struct http_req *, int64_t def, int64_t *out);
  */
 typedef int (*http_tx_fn)(struct http_req *, void *arg);
 void	 http_tx(struct http_req *, http_tx_fn fn, void *arg);
+
+/*
+ * As http_tx, for fn that makes exactly one database call: without an
+ * Idempotency-Key there is nothing to store, so fn runs with
+ * req->own_tx set and its call (a ledger routine) commits by itself, one
+ * round trip in all; with a key it runs in http_tx's transaction.
+ */
+void	 http_call(struct http_req *, http_tx_fn fn, void *arg);
 
 /* Formatting helpers for response objects. */
 json_t	*http_time(int64_t t);		/* ISO string, or null for 0 */

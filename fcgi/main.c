@@ -19,8 +19,8 @@
 #include "core/jwt.h"
 #include "core/ops/log.h"
 #include "core/ops/config.h"
+#include "core/ops/store.h"
 #include "core/result.h"
-#include "db/db.h"
 #include "fcgi/http.h"
 
 #define MAX_THREADS	256
@@ -100,8 +100,8 @@ worker(void *arg)
 	struct db	*db;
 
 	(void)arg;
-	mysql_thread_init();
-	if ((db = db_new(&app.cfg)) == NULL)
+	op_store_thread_init();
+	if ((db = op_store_new(&app.cfg)) == NULL)
 		return NULL;
 	FCGX_InitRequest(&fr, listen_fd, 0);
 	while (FCGX_Accept_r(&fr) >= 0) {
@@ -109,8 +109,9 @@ worker(void *arg)
 		FCGX_Finish_r(&fr);
 	}
 	FCGX_Free(&fr, 1);
-	db_free(db);
-	mysql_thread_end();
+	op_store_free(db);
+	core_jwt_thread_end();
+	op_store_thread_end();
 	return NULL;
 }
 
@@ -162,7 +163,7 @@ main(int argc, char *argv[])
 		nthreads = (long)app.cfg.http_threads;
 	if (nthreads > MAX_THREADS)
 		nthreads = MAX_THREADS;
-	if (db_library_init() != TALLY_OK || FCGX_Init() != 0 ||
+	if (op_store_library_init() != TALLY_OK || FCGX_Init() != 0 ||
 	    curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		fprintf(stderr, "tally-fcgi: library initialisation failed\n");
 		return 1;
@@ -206,6 +207,6 @@ main(int argc, char *argv[])
 	for (i = 0; i < nthreads; i++)
 		pthread_join(th[i], NULL);
 	core_jwt_keys_free(app.keys);
-	db_library_end();
+	op_store_library_end();
 	return 0;
 }

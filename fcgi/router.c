@@ -11,7 +11,7 @@ static const struct route routes[] = {
 	{ "GET", "/credits/packages", AUTH_NONE, BODY_NONE, h_packages },
 
 	{ "GET", "/credits/balance", AUTH_USER, BODY_NONE, h_credits_balance },
-	{ "POST", "/credits/use", AUTH_USER, BODY_JSON, h_credits_use },
+	{ "POST", "/credits/use", AUTH_TOKEN, BODY_JSON, h_credits_use },
 	{ "GET", "/credits/transactions", AUTH_USER, BODY_NONE,
 	    h_credits_transactions },
 	{ "GET", "/credits/purchases", AUTH_USER, BODY_NONE,

@@ -10,7 +10,9 @@ struct http_req;
 
 enum route_auth {
 	AUTH_NONE,
-	AUTH_USER,	/* Authorization: Bearer JWT */
+	AUTH_USER,	/* Authorization: Bearer JWT; req->account loaded */
+	AUTH_TOKEN,	/* the same JWT, account not loaded: the handler's
+			 * one call finds it by user id (hot paths) */
 	AUTH_SERVICE,	/* X-Service-Key */
 	AUTH_ADMIN	/* X-Admin-Key */
 };

@@ -18,6 +18,27 @@
 #define CHARGE_BATCH	200
 
 int
+op_sub_get(struct db *db, int64_t account_id, const char *product,
+    struct db_sub *s)
+{
+	return db_sub_get(db, account_id, product, 0, s);
+}
+
+int
+op_sub_list(struct db *db, int64_t account_id, size_t max,
+    struct db_sub *subs, size_t *n)
+{
+	return db_sub_list(db, account_id, max, subs, n);
+}
+
+int
+op_sub_get_by_user(struct db *db, const char *user_id, const char *product,
+    struct db_sub *s)
+{
+	return db_sub_get_by_user(db, user_id, product, s);
+}
+
+int
 op_sub_status(const struct db_sub *s)
 {
 	int	 st;

@@ -3,6 +3,7 @@
 #ifndef CORE_OP_SUBSCRIPTION_H
 #define CORE_OP_SUBSCRIPTION_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/config.h"
@@ -10,6 +11,16 @@
 #include "db/db_sub.h"
 
 struct db;
+
+/* Reads: the account's subscription of product (TALLY_E_NOTFOUND), all
+ * of them (up to max, by product), and one by user id in one read (the
+ * gate and the internal status route). */
+int	 op_sub_get(struct db *, int64_t account_id, const char *product,
+	    struct db_sub *s);
+int	 op_sub_list(struct db *, int64_t account_id, size_t max,
+	    struct db_sub *subs, size_t *n);
+int	 op_sub_get_by_user(struct db *, const char *user_id,
+	    const char *product, struct db_sub *s);
 
 /* The status enum (core/subscription.h) of a row; SUB_NONE for none. */
 int	 op_sub_status(const struct db_sub *);

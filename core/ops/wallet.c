@@ -8,6 +8,7 @@
 #include "core/ops/wallet.h"
 #include "core/result.h"
 #include "db/db_misc.h"
+#include "db/db_pay.h"
 #include "db/db_wallet.h"
 
 int
@@ -42,37 +43,58 @@ op_account_ensure(struct db *db, const char *user_id, const char *email,
 }
 
 int
-op_credits_use_tx(struct db *db, int64_t account_id, int64_t amount,
-    const char *operation, const char *description, int64_t now,
-    struct tally_tx *out)
+op_credits_use(struct db *db, const struct op_wallet_who *who,
+    int64_t amount, const char *operation, const char *description,
+    int64_t now, int own_tx, struct tally_tx *out)
 {
+	struct db_ledger_change c;
+	struct db_ledger_result r;
+	struct tally_account a;
+	int		 rc;
+
 	if (amount <= 0)
 		return TALLY_E_INVALID;
-	return db_ledger_apply(db, account_id, TX_USAGE, -amount, operation,
-	    description, NULL, now, out);
+	memset(&c, 0, sizeof(c));
+	c.account_id = who->account_id;
+	c.user_id = who->user_id;
+	c.kind = TX_USAGE;
+	c.amount = -amount;
+	c.operation = operation;
+	c.description = description;
+	c.now = now;
+	c.email = who->email;
+	c.locale = who->locale;
+	c.own_tx = own_tx;
+	rc = db_ledger_call(db, &c, &r);
+	if (rc == TALLY_E_NOTFOUND && who->create && who->account_id == 0) {
+		/* A first request: the account starts empty, as a balance
+		 * read would have made it; then the debit is answered. */
+		if ((rc = op_account_ensure(db, who->user_id, who->email,
+		    who->locale, now, &a)) != TALLY_OK)
+			return rc;
+		rc = db_ledger_call(db, &c, &r);
+	}
+	if (rc == TALLY_OK)
+		*out = r.tx;
+	return rc;
 }
 
 int
-op_credits_refund_tx(struct db *db, int64_t account_id, int64_t txid,
-    int64_t now, struct tally_tx *out)
+op_credits_refund(struct db *db, const struct op_wallet_who *who,
+    int64_t txid, int64_t now, int own_tx, struct tally_tx *out)
 {
-	struct tally_tx	 orig;
-	char		 key[64];
+	struct db_ledger_result r;
 	int		 rc;
 
-	if ((rc = db_ledger_get(db, account_id, txid, &orig)) != TALLY_OK)
-		return rc;
-	if (strcmp(orig.kind, TX_USAGE) != 0)
-		return TALLY_E_INVALID;
-	snprintf(key, sizeof(key), "refund:%lld", (long long)txid);
-	rc = db_ledger_apply(db, account_id, TX_REFUND, -orig.amount,
-	    orig.has_operation ? orig.operation : NULL,
-	    orig.has_description ? orig.description : NULL, key, now, out);
+	rc = db_ledger_refund_call(db, who->account_id,
+	    who->account_id == 0 ? who->user_id : NULL, txid, now, own_tx, &r);
+	if (rc == TALLY_OK)
+		*out = r.tx;
 	return rc == TALLY_E_DUPLICATE ? TALLY_E_CONFLICT : rc;
 }
 
-int
-op_credits_init_tx(struct db *db, const struct core_config *cfg,
+static int
+credits_init_grant(struct db *db, const struct core_config *cfg,
     int64_t account_id, int64_t now, int *granted, struct tally_tx *out)
 {
 	char	 key[64];
@@ -91,6 +113,56 @@ op_credits_init_tx(struct db *db, const struct core_config *cfg,
 	if (rc == TALLY_OK)
 		*granted = 1;
 	return rc == TALLY_E_DUPLICATE ? TALLY_OK : rc;
+}
+
+int
+op_credits_init_tx(struct db *db, const struct core_config *cfg,
+    int64_t account_id, int64_t now, int *granted, struct tally_tx *out,
+    int64_t *balance)
+{
+	int	 rc;
+
+	if ((rc = credits_init_grant(db, cfg, account_id, now, granted,
+	    out)) != TALLY_OK)
+		return rc;
+	/* The balance as of this transaction, not as read before it. */
+	return db_account_lock(db, account_id, balance);
+}
+
+int
+op_account_balance(struct db *db, const char *user_id, int64_t *balance)
+{
+	struct tally_account a;
+	int		 rc;
+
+	*balance = 0;
+	rc = db_account_get(db, user_id, &a);
+	if (rc == TALLY_E_NOTFOUND)
+		return TALLY_OK;	/* no account yet: nothing to spend */
+	if (rc == TALLY_OK)
+		*balance = a.balance;
+	return rc;
+}
+
+int
+op_ledger_list(struct db *db, int64_t account_id, int64_t before,
+    size_t max, struct tally_tx *txs, size_t *n)
+{
+	return db_ledger_list(db, account_id, before, max, txs, n);
+}
+
+int
+op_purchase_list(struct db *db, int64_t account_id, size_t max,
+    struct tally_purchase *ps, size_t *n)
+{
+	return db_purchase_list(db, account_id, max, ps, n);
+}
+
+int
+op_purchase_get(struct db *db, int64_t account_id, int64_t id,
+    struct tally_purchase *p)
+{
+	return db_purchase_get(db, account_id, id, p);
 }
 
 int

@@ -3,6 +3,7 @@
 #ifndef CORE_OP_WALLET_H
 #define CORE_OP_WALLET_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/config.h"
@@ -19,26 +20,58 @@ int	 op_account_ensure(struct db *, const char *user_id,
 	    const char *email, const char *locale, int64_t now,
 	    struct tally_account *a);
 
-/* Debit amount > 0 as a usage.  TALLY_E_INSUFFICIENT changes nothing. */
-int	 op_credits_use_tx(struct db *, int64_t account_id, int64_t amount,
-	    const char *operation, const char *description, int64_t now,
-	    struct tally_tx *out);
+/* Whose wallet a call changes. */
+struct op_wallet_who {
+	int64_t		 account_id;	/* 0: the account of user_id */
+	const char	*user_id;
+	/* The caller's profile from its token, stored when it changed
+	 * (may be NULL); with create, a missing account is made first. */
+	const char	*email, *locale;
+	int		 create;
+};
 
 /*
- * Refund usage transaction txid of the account, once: TALLY_E_NOTFOUND
- * (no such transaction of this account), TALLY_E_INVALID (not a usage),
- * TALLY_E_CONFLICT (refunded already).
+ * Debit amount > 0 as a usage, in one database call.  own_tx: no
+ * transaction is open, the call commits by itself (http_call); else it
+ * runs in the caller's.  TALLY_E_INSUFFICIENT and every error change
+ * nothing; TALLY_E_NOTFOUND: no such account (and not who->create).
+ * OUT: *out (its balance_after is the new balance).
  */
-int	 op_credits_refund_tx(struct db *, int64_t account_id, int64_t txid,
-	    int64_t now, struct tally_tx *out);
+int	 op_credits_use(struct db *, const struct op_wallet_who *,
+	    int64_t amount, const char *operation, const char *description,
+	    int64_t now, int own_tx, struct tally_tx *out);
+
+/*
+ * Refund usage transaction txid of the account, once, in one database
+ * call: TALLY_E_NOTFOUND (no such account or transaction of it),
+ * TALLY_E_INVALID (not a usage), TALLY_E_CONFLICT (refunded already).
+ */
+int	 op_credits_refund(struct db *, const struct op_wallet_who *,
+	    int64_t txid, int64_t now, int own_tx, struct tally_tx *out);
 
 /*
  * Grant billing.signup_credits once per account.  OUT: *granted is 1 when
- * this call granted them (a ledger row in *out).
+ * this call granted them (a ledger row in *out); *balance, the balance as
+ * of this transaction (the account row locked).
  */
 int	 op_credits_init_tx(struct db *, const struct core_config *,
 	    int64_t account_id, int64_t now, int *granted,
-	    struct tally_tx *out);
+	    struct tally_tx *out, int64_t *balance);
+
+/* The balance of user_id's wallet; 0 when it has none yet. */
+int	 op_account_balance(struct db *, const char *user_id,
+	    int64_t *balance);
+
+/* Up to max ledger rows with id < before (0: newest), newest first. */
+int	 op_ledger_list(struct db *, int64_t account_id, int64_t before,
+	    size_t max, struct tally_tx *txs, size_t *n);
+
+/* The account's credit purchases, newest first; one of them by id
+ * (TALLY_E_NOTFOUND when it is not the account's). */
+int	 op_purchase_list(struct db *, int64_t account_id, size_t max,
+	    struct tally_purchase *ps, size_t *n);
+int	 op_purchase_get(struct db *, int64_t account_id, int64_t id,
+	    struct tally_purchase *p);
 
 /* A signed admin adjustment with its audit row. */
 int	 op_credits_adjust_tx(struct db *, const struct tally_account *,

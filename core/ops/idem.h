@@ -1,0 +1,44 @@
+/* Transactions for the request path, and Idempotency-Key: stored
+ * responses, replayed for the same request, written in the same
+ * transaction as the effect they describe. */
+#ifndef CORE_OPS_IDEM_H
+#define CORE_OPS_IDEM_H
+
+#include <stdint.h>
+
+struct db;
+
+/* How long a stored response answers for its key (API.md: 24 h). */
+#define OP_IDEM_TTL	(24 * 60 * 60)
+
+typedef int (*op_tx_fn)(struct db *, void *arg);
+
+/*
+ * Run fn in one transaction and commit it (db_tx: deadlocks retried, so
+ * fn must be safe to run again).  TALLY_OK or fn's / the database's code.
+ */
+int	 op_tx(struct db *, op_tx_fn fn, void *arg);
+
+/*
+ * Run fn, which makes one self-committing call (a ledger routine with
+ * own_tx), with the same retries; see db_call().
+ */
+int	 op_call(struct db *, op_tx_fn fn, void *arg);
+
+/*
+ * The stored response of (caller, key) for a request whose hash is hash.
+ * TALLY_OK (OUT: *status, *response: malloc'd, free(3)), TALLY_E_NOTFOUND
+ * (none, or expired and forgotten now), TALLY_E_CONFLICT (stored for
+ * another request), or a database code.
+ */
+int	 op_idem_lookup(struct db *, const char *caller, const char *key,
+	    const char *hash, int64_t now, int *status, char **response);
+
+/*
+ * Store the response inside the caller's transaction.  TALLY_E_DUPLICATE
+ * when the key was stored meanwhile (then roll back and replay).
+ */
+int	 op_idem_store_tx(struct db *, const char *caller, const char *key,
+	    const char *hash, int status, const char *response, int64_t now);
+
+#endif
