@@ -131,10 +131,7 @@ run:
 bench:
 	@deploy/install-deps.sh bench
 	$(MAKE) all
-	bench/status.sh
-	bench/debit.sh
-	bench/gate.sh
-	bench/charge.sh
+	bench/all.sh
 
 lint:
 	@deploy/lint.sh

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# GET /api/v1/credits/balance (JWT, one account lookup) against a
-# hello-world libfcgi responder (bench/hello.c) behind the same lighttpd,
-# with the same pool shape (2 processes x 4 threads).  Prints one line:
+# GET /api/v1/internal/subscriptions/cloud_sync/status/USER (service key,
+# one read) against a hello-world libfcgi responder (bench/hello.c) behind
+# the same lighttpd, with the same pool shape.  Prints one line:
 #   status: tally N req/s p99 X ms | hello M req/s p99 Y ms | ratio R
 # where ratio = tally req/s / hello req/s (the goal is >= 0.7).
 #
@@ -20,14 +20,22 @@ BENCH_ROUNDS=${BENCH_ROUNDS:-2}
 bench_init
 bench_start_stack
 
-token=$(bin/tally-admin mint-token --sub bench --ttl 3600)
-auth="Authorization: Bearer $token"
-tally_url=$BENCH_URL/api/v1/credits/balance
+user=bench-status
+token=$(bin/tally-admin mint-token --sub "$user" --ttl 3600)
+auth="X-Service-Key: $TALLY_SERVICE_KEY"
+tally_url=$BENCH_URL/api/v1/internal/subscriptions/cloud_sync/status/$user
 hello_url=$BENCH_URL/hello/
 
-# The first request creates the account; check both answer as expected.
-curl -fsS -H "$auth" "$tally_url" | grep -q '"balance"' ||
-    bench_die "GET $tally_url did not answer with a balance"
+# A user with an active Cloud Sync subscription; check both answer.
+curl -fsS -H "X-Admin-Key: $TALLY_ADMIN_KEY" -H 'Content-Type: application/json' \
+    -d "{\"user_id\":\"$user\",\"amount\":1000,\"reason\":\"bench\",\"actor\":\"bench\"}" \
+    "$BENCH_URL/api/v1/admin/credits/adjust" >/dev/null || bench_die "funding failed"
+curl -fsS -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    -d '{"interval":"monthly"}' \
+    "$BENCH_URL/api/v1/subscriptions/cloud_sync/activate" | grep -q '"active"' ||
+    bench_die "activation failed"
+curl -fsS -H "$auth" "$tally_url" | grep -q '"active":true' ||
+    bench_die "GET $tally_url did not answer active"
 curl -fsS "$hello_url" | grep -q '"balance"' ||
     bench_die "GET $hello_url did not answer with a balance"
 
