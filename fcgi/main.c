@@ -163,15 +163,6 @@ main(int argc, char *argv[])
 		nthreads = (long)app.cfg.http_threads;
 	if (nthreads > MAX_THREADS)
 		nthreads = MAX_THREADS;
-	/*
-	 * libfcgi closes each connection with shutdown(2) and then waits up to
-	 * LIBFCGI_OS_CLOSE_POLL_TIMEOUT ms for the web server to close its
-	 * end first: one more wakeup of this thread per request.  The web
-	 * server has sent all of the request by the time we answer, so there
-	 * is nothing left to drain: close at once.
-	 */
-	if (getenv("LIBFCGI_OS_CLOSE_POLL_TIMEOUT") == NULL)
-		setenv("LIBFCGI_OS_CLOSE_POLL_TIMEOUT", "0", 1);
 	if (op_store_library_init() != TALLY_OK || FCGX_Init() != 0 ||
 	    curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		fprintf(stderr, "tally-fcgi: library initialisation failed\n");

@@ -48,8 +48,18 @@ op_gift_create_tx(struct db *db, const struct core_config *cfg,
 {
 	struct tally_tx	 tx;
 	char		 key[64], desc[64];
+	int64_t		 balance;
 	int		 rc = TALLY_E_INTERNAL, i;
 
+	/*
+	 * The account row first: the gift's foreign key takes a shared lock
+	 * on it, and concurrent gifts of one user that each hold that lock
+	 * while asking for the ledger's exclusive one deadlock in turn.
+	 */
+	if ((rc = db_account_lock(db, creator->id, &balance)) != TALLY_OK)
+		return rc;
+	if (balance < credits)
+		return TALLY_E_INSUFFICIENT;
 	memset(g, 0, sizeof(*g));
 	g->creator_account_id = creator->id;
 	g->credits = credits;
