@@ -17,6 +17,10 @@ enum sub_sql {
 	SUB_LOCK_ID,
 	SUB_RENEW_DUE,
 	SUB_END_DUE,
+	SUB_LOCK_ACCOUNTS,
+	SUB_CHARGE_LEDGER,
+	SUB_CHARGE_BALANCES,
+	SUB_CHARGE_ADVANCE,
 	SUB__MAX
 };
 
@@ -84,6 +88,59 @@ static const char *const sqls[SUB__MAX] = {
 	    "'canceled', 'expired'), ended_at = current_period_end, "
 	    "updated_at = FROM_UNIXTIME(?) WHERE product = ? AND "
 	    "status = 'active' AND current_period_end <= FROM_UNIXTIME(?)",
+	/*
+	 * The set-based recurring charge: a batch travels as one JSON
+	 * parameter, unpacked by JSON_TABLE, so a batch costs the same few
+	 * round trips whatever its size.  Each JSON_TABLE drives its join
+	 * (the primary key of the other table is looked up per element).
+	 *
+	 * The accounts of a claimed batch, locked (waiting, as a single
+	 * debit would: a busy account is not skipped).  Elements: ids.
+	 */
+	[SUB_LOCK_ACCOUNTS] =
+	    "SELECT a.id, a.balance FROM JSON_TABLE(?, '$[*]' COLUMNS ("
+	    "id BIGINT PATH '$')) j JOIN accounts a ON a.id = j.id FOR UPDATE",
+	/*
+	 * One ledger row per renewal, in the order of the array, so an
+	 * account's rows follow its balance_after sequence.  The effect key
+	 * is unique: a period charged before fails the whole statement with
+	 * 1062.
+	 */
+	[SUB_CHARGE_LEDGER] =
+	    "INSERT INTO ledger (account_id, kind, amount, balance_after, "
+	    "operation, description, effect_key, created_at) "
+	    "SELECT j.account_id, ?, j.amount, j.balance_after, j.operation, "
+	    "j.description, j.effect_key, FROM_UNIXTIME(?) FROM JSON_TABLE(?, "
+	    "'$[*]' COLUMNS (ord FOR ORDINALITY, "
+	    "account_id BIGINT PATH '$.account', amount BIGINT PATH '$.amount', "
+	    "balance_after BIGINT PATH '$.balance_after', "
+	    "operation VARCHAR(100) CHARACTER SET utf8mb4 PATH '$.operation', "
+	    "description VARCHAR(500) CHARACTER SET utf8mb4 "
+	    "PATH '$.description', "
+	    "effect_key VARCHAR(191) CHARACTER SET utf8mb4 PATH '$.effect_key'"
+	    ")) j ORDER BY j.ord",
+	/*
+	 * One element per account: [id, change, balance after].  The
+	 * condition re-checks the balance the batch was decided on (the
+	 * rows are locked, so a mismatch is a bug, caught by the count).
+	 */
+	[SUB_CHARGE_BALANCES] =
+	    "UPDATE accounts a JOIN JSON_TABLE(?, '$[*]' COLUMNS ("
+	    "id BIGINT PATH '$[0]', delta BIGINT PATH '$[1]', "
+	    "after BIGINT PATH '$[2]')) j ON a.id = j.id "
+	    "SET a.balance = a.balance + j.delta "
+	    "WHERE a.balance + j.delta = j.after",
+	/* The renewed subscriptions' next period (same array as the ledger). */
+	[SUB_CHARGE_ADVANCE] =
+	    "UPDATE subscriptions s JOIN JSON_TABLE(?, '$[*]' COLUMNS ("
+	    "sub BIGINT PATH '$.sub', end_months BIGINT PATH '$.end_months', "
+	    "start BIGINT PATH '$.start', end BIGINT PATH '$.end')) j "
+	    "ON s.id = j.sub "
+	    "SET s.end_months = j.end_months, "
+	    "s.current_period_start = FROM_UNIXTIME(j.start), "
+	    "s.current_period_end = FROM_UNIXTIME(j.end), "
+	    "s.next_charge_at = FROM_UNIXTIME(j.end), s.ended_at = NULL, "
+	    "s.updated_at = FROM_UNIXTIME(?) WHERE s.status = 'active'",
 };
 
 
@@ -235,4 +292,53 @@ db_sub_end_due(struct db *db, const char *product, int64_t now, uint64_t *n)
 	if ((rc = db_exec(db, st, "isi", now, product, now)) == TALLY_OK)
 		*n = db_affected(st);
 	return rc;
+}
+
+int
+db_sub_lock_accounts(struct db *db, const char *ids_json, size_t max,
+    int64_t *ids, int64_t *balances, size_t *n)
+{
+	struct db_stmt	*st = stmt(db, SUB_LOCK_ACCOUNTS);
+	int		 rc = TALLY_OK;
+
+	*n = 0;
+	if ((rc = db_exec(db, st, "s", ids_json)) != TALLY_OK)
+		return rc;
+	while (*n < max && (rc = db_fetch(db, st, "ii", &ids[*n],
+	    &balances[*n])) == TALLY_OK)
+		(*n)++;
+	db_done(st);
+	return rc == TALLY_OK || rc == TALLY_E_NOTFOUND ? TALLY_OK : rc;
+}
+
+int
+db_sub_charge_apply(struct db *db, const char *kind, const char *charges_json,
+    size_t ncharges, const char *balances_json, size_t naccounts, int64_t now)
+{
+	struct db_stmt	*st;
+	int		 rc;
+
+	/* First the statement that may find a period charged already:
+	 * nothing else has been written when it does. */
+	st = stmt(db, SUB_CHARGE_LEDGER);
+	if ((rc = db_exec(db, st, "sis", kind, now, charges_json)) != TALLY_OK)
+		return rc;
+	if (db_affected(st) != ncharges)
+		goto mismatch;
+	st = stmt(db, SUB_CHARGE_BALANCES);
+	if ((rc = db_exec(db, st, "s", balances_json)) != TALLY_OK)
+		return rc;
+	if (db_affected(st) != naccounts)
+		goto mismatch;
+	st = stmt(db, SUB_CHARGE_ADVANCE);
+	if ((rc = db_exec(db, st, "si", charges_json, now)) != TALLY_OK)
+		return rc;
+	if (db_affected(st) != ncharges)
+		goto mismatch;
+	return TALLY_OK;
+mismatch:
+	snprintf(db->err, sizeof(db->err), "charge batch: %llu rows changed, "
+	    "%zu charges, %zu accounts", (unsigned long long)db_affected(st),
+	    ncharges, naccounts);
+	return TALLY_E_INTERNAL;
 }

@@ -55,4 +55,30 @@ int	 db_sub_claim_renewals(struct db *, const char *product,
 int	 db_sub_end_due(struct db *, const char *product, int64_t now,
 	    uint64_t *n);
 
+/*
+ * Lock (FOR UPDATE, waiting) the accounts whose ids the JSON array
+ * ids_json lists, each id once.  OUT: ids[0..*n) and their balances, in
+ * no particular order; an id missing from the result has no account.
+ */
+int	 db_sub_lock_accounts(struct db *, const char *ids_json, size_t max,
+	    int64_t *ids, int64_t *balances, size_t *n);
+/*
+ * Write a batch of renewals decided by the caller, whose accounts it has
+ * locked, in three statements: the ledger rows (ledger kind `kind`),
+ * the balances, the subscriptions' next periods.
+ *   charges_json: an array of {"account", "amount", "balance_after",
+ *     "operation", "description", "effect_key", "sub", "end_months",
+ *     "start", "end"} (times in Unix seconds), one per renewal, an
+ *     account's in the order of its balance_after sequence;
+ *   balances_json: an array of [account id, change, balance after], one
+ *     per account of charges_json.
+ * TALLY_E_DUPLICATE when a charge's effect key exists already (nothing of
+ * the batch written, but the caller must still roll back);
+ * TALLY_E_INTERNAL when a count differs from ncharges / naccounts; or a
+ * db_exec() code.  Only in the caller's transaction.
+ */
+int	 db_sub_charge_apply(struct db *, const char *kind,
+	    const char *charges_json, size_t ncharges,
+	    const char *balances_json, size_t naccounts, int64_t now);
+
 #endif

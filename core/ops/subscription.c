@@ -15,7 +15,12 @@
 #include "db/db.h"
 #include "db/db_wallet.h"
 
-#define CHARGE_BATCH	200
+/*
+ * Subscriptions claimed per transaction.  A batch holds its accounts'
+ * row locks until it commits (tens of milliseconds at this size), and
+ * costs a constant number of round trips whatever its size.
+ */
+#define CHARGE_BATCH	1000
 
 int
 op_sub_get(struct db *db, int64_t account_id, const char *product,
@@ -56,6 +61,22 @@ set_status(struct db_sub *s, int status)
 	    core_sub_status_name(status));
 }
 
+/* The ledger text of the charge of s's current period: the effect key
+ * (subscription, run, period start) and the description. */
+static void
+charge_text(const struct core_product *p, const struct db_sub *s, int iv,
+    char *key, size_t keysz, char *desc, size_t descsz)
+{
+	char	 from[32], to[32];
+
+	snprintf(key, keysz, "sub:%lld:%lld:%lld", (long long)s->id,
+	    (long long)s->run_no, (long long)s->period_start);
+	core_time_format_iso(s->period_start, from, sizeof(from));
+	core_time_format_iso(s->period_end, to, sizeof(to));
+	snprintf(desc, descsz, "%s, %s, %.10s to %.10s", p->name,
+	    core_interval_name(iv), from, to);
+}
+
 /* Debit the interval that starts at s->period_start; the effect key
  * (subscription, run, period start) makes a second charge of the same
  * period impossible. */
@@ -64,15 +85,10 @@ charge_period(struct db *db, const struct core_product *p,
     const struct db_sub *s, int iv, int64_t now)
 {
 	struct tally_tx	 tx;
-	char		 key[96], desc[200], from[32], to[32];
+	char		 key[96], desc[200];
 	int		 rc;
 
-	snprintf(key, sizeof(key), "sub:%lld:%lld:%lld", (long long)s->id,
-	    (long long)s->run_no, (long long)s->period_start);
-	core_time_format_iso(s->period_start, from, sizeof(from));
-	core_time_format_iso(s->period_end, to, sizeof(to));
-	snprintf(desc, sizeof(desc), "%s, %s, %.10s to %.10s", p->name,
-	    core_interval_name(iv), from, to);
+	charge_text(p, s, iv, key, sizeof(key), desc, sizeof(desc));
 	rc = db_ledger_apply(db, s->account_id, TX_SUBSCRIPTION,
 	    -p->price[iv], p->id, desc, key, now, &tx);
 	/* Charged already (a re-run after a crash): the period is paid. */
@@ -223,17 +239,37 @@ pause_sub(struct db *db, const struct core_config *cfg,
 	return rc;
 }
 
-/* One due subscription, inside the batch's transaction. */
+/* Move s to its next period: it starts where the last ended, and ends
+ * computed from the anchor in the (possibly changed) interval's months. */
 static int
-charge_one(struct db *db, const struct core_config *cfg, struct db_sub *s,
-    int64_t now, struct op_charge_counts *c)
+next_period(struct db_sub *s, int iv)
+{
+	int	 rc;
+
+	s->period_start = s->period_end;
+	s->end_months += core_interval_months(iv);
+	if ((rc = core_time_add_months(s->anchor_at, s->end_months,
+	    &s->period_end)) != TALLY_OK)
+		return rc;
+	s->next_charge_at = s->period_end;
+	return TALLY_OK;
+}
+
+/*
+ * What a due subscription needs that is not a plain renewal, with the
+ * account locked and its balance known: pause (unknown price or credits
+ * short) or end.  *renew is set when it is a renewal instead, with *pp,
+ * *ivp the product and interval to charge.
+ */
+static int
+due_other(struct db *db, const struct core_config *cfg, struct db_sub *s,
+    int64_t balance, int64_t now, struct op_charge_counts *c,
+    const struct core_product **pp, int *ivp, int *renew)
 {
 	const struct core_product *p = core_config_product(cfg, s->product);
-	int64_t		 balance;
-	int		 iv = core_interval_parse(s->interval), rc;
+	int		 iv = core_interval_parse(s->interval);
 
-	if ((rc = db_account_lock(db, s->account_id, &balance)) != TALLY_OK)
-		return rc;
+	*renew = 0;
 	if (p == NULL || p->billing != CORE_BILLING_CREDITS || iv < 0 ||
 	    p->price[iv] <= 0) {
 		/* Gone from the catalog: never charge a price we do not
@@ -255,29 +291,205 @@ charge_one(struct db *db, const struct core_config *cfg, struct db_sub *s,
 		c->paused++;
 		return pause_sub(db, cfg, p, s, iv, balance, now);
 	default:
-		break;
+		*pp = p;
+		*ivp = iv;
+		*renew = 1;
+		return TALLY_OK;
 	}
-	/* The next period starts where the last ended, computed from the
-	 * anchor in the (possibly changed) interval's months. */
-	s->period_start = s->period_end;
-	s->end_months += core_interval_months(iv);
-	if ((rc = core_time_add_months(s->anchor_at, s->end_months,
-	    &s->period_end)) != TALLY_OK)
+}
+
+/* One due subscription, row by row (four round trips): the path for a
+ * batch in which some period had been charged already. */
+static int
+charge_one(struct db *db, const struct core_config *cfg, struct db_sub *s,
+    int64_t now, struct op_charge_counts *c)
+{
+	const struct core_product *p = NULL;
+	int64_t		 balance;
+	int		 iv = -1, rc, renew;
+
+	if ((rc = db_account_lock(db, s->account_id, &balance)) != TALLY_OK)
 		return rc;
-	s->next_charge_at = s->period_end;
+	if ((rc = due_other(db, cfg, s, balance, now, c, &p, &iv,
+	    &renew)) != TALLY_OK || !renew)
+		return rc;
+	if ((rc = next_period(s, iv)) != TALLY_OK)
+		return rc;
 	if ((rc = charge_period(db, p, s, iv, now)) != TALLY_OK)
 		return rc;
 	c->charged++;
 	return db_sub_update(db, s, now);
 }
 
+/* An account of the batch: its locked balance, then the balance after
+ * the batch's renewals so far, and their sum. */
+struct batch_acct {
+	int64_t		 id;
+	int64_t		 balance;
+	int64_t		 delta;
+};
+
 struct batch {
 	const struct core_config *cfg;
 	int64_t		 now;
-	size_t		 n;
+	int		 per_row;	/* this batch row by row */
+	size_t		 n, nacct;
 	struct op_charge_counts c;	/* this batch's; added on commit */
 	struct db_sub	 subs[CHARGE_BATCH];
+	struct batch_acct accts[CHARGE_BATCH];
+	int64_t		 ids[CHARGE_BATCH], balances[CHARGE_BATCH];
 };
+
+static int
+acct_cmp(const void *a, const void *b)
+{
+	const struct batch_acct *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static struct batch_acct *
+acct_find(struct batch *b, int64_t id)
+{
+	struct batch_acct key = { .id = id };
+
+	return bsearch(&key, b->accts, b->nacct, sizeof(b->accts[0]),
+	    acct_cmp);
+}
+
+/* Lock the batch's accounts in one statement, in id order; fills
+ * b->accts (sorted by id, each once) with their balances. */
+static int
+lock_accounts(struct db *db, struct batch *b)
+{
+	struct batch_acct *a;
+	json_t		*ids;
+	char		*text = NULL;
+	size_t		 i, n;
+	int		 rc = TALLY_E_NOMEM;
+
+	for (i = 0; i < b->n; i++)
+		b->accts[i] = (struct batch_acct){ .id = b->subs[i].account_id };
+	qsort(b->accts, b->n, sizeof(b->accts[0]), acct_cmp);
+	for (i = 0, b->nacct = 0; i < b->n; i++)
+		if (b->nacct == 0 || b->accts[b->nacct - 1].id != b->accts[i].id)
+			b->accts[b->nacct++] = b->accts[i];
+	if ((ids = json_array()) == NULL)
+		return TALLY_E_NOMEM;
+	for (i = 0; i < b->nacct; i++)
+		if (json_array_append_new(ids, json_integer(b->accts[i].id)))
+			goto out;
+	if ((text = json_dumps(ids, JSON_COMPACT)) == NULL)
+		goto out;
+	if ((rc = db_sub_lock_accounts(db, text, CHARGE_BATCH, b->ids,
+	    b->balances, &n)) != TALLY_OK)
+		goto out;
+	rc = n == b->nacct ? TALLY_OK : TALLY_E_INTERNAL;
+	for (i = 0; i < n && rc == TALLY_OK; i++) {
+		if ((a = acct_find(b, b->ids[i])) == NULL)
+			rc = TALLY_E_INTERNAL;
+		else
+			a->balance = b->balances[i];
+	}
+out:
+	free(text);
+	json_decref(ids);
+	return rc;
+}
+
+/* Add the renewal of s (moved to its new period already) to charges. */
+static int
+add_charge(json_t *charges, const struct core_product *p,
+    const struct db_sub *s, int iv, int64_t balance_after)
+{
+	char	 key[96], desc[200];
+
+	charge_text(p, s, iv, key, sizeof(key), desc, sizeof(desc));
+	return json_array_append_new(charges, json_pack(
+	    "{s:I,s:I,s:I,s:s,s:s,s:s,s:I,s:I,s:I,s:I}",
+	    "account", (json_int_t)s->account_id,
+	    "amount", (json_int_t)-p->price[iv],
+	    "balance_after", (json_int_t)balance_after,
+	    "operation", p->id, "description", desc, "effect_key", key,
+	    "sub", (json_int_t)s->id, "end_months", (json_int_t)s->end_months,
+	    "start", (json_int_t)s->period_start,
+	    "end", (json_int_t)s->period_end)) == 0 ? TALLY_OK :
+	    TALLY_E_NOMEM;
+}
+
+/*
+ * The batch's renewals in a constant number of round trips: lock every
+ * account of the batch at once, decide each subscription in order in C
+ * (an account's balance goes down with each of its renewals), then write
+ * all ledger rows, balances and periods with three set-based statements.
+ * Pauses and ends (few) go row by row in the same transaction.
+ * TALLY_E_DUPLICATE when some period was charged already: the caller
+ * rolls back and takes the batch row by row.
+ */
+static int
+charge_bulk(struct db *db, struct batch *b)
+{
+	const struct core_product *p;
+	struct batch_acct *a;
+	struct db_sub	*s;
+	json_t		*charges, *bals = NULL;
+	char		*ctext = NULL, *btext = NULL;
+	size_t		 i, ncharges, naccts = 0;
+	int		 iv, rc, renew;
+
+	if ((rc = lock_accounts(db, b)) != TALLY_OK)
+		return rc;
+	if ((charges = json_array()) == NULL)
+		return TALLY_E_NOMEM;
+	for (i = 0; i < b->n; i++) {
+		s = &b->subs[i];
+		if ((a = acct_find(b, s->account_id)) == NULL) {
+			rc = TALLY_E_INTERNAL;
+			goto out;
+		}
+		if ((rc = due_other(db, b->cfg, s, a->balance, b->now, &b->c,
+		    &p, &iv, &renew)) != TALLY_OK)
+			goto out;
+		if (!renew)
+			continue;
+		if ((rc = next_period(s, iv)) != TALLY_OK)
+			goto out;
+		/* core_sub_on_due renews only when the balance covers the
+		 * price, so neither can go below zero. */
+		a->balance -= p->price[iv];
+		a->delta -= p->price[iv];
+		if ((rc = add_charge(charges, p, s, iv, a->balance)) !=
+		    TALLY_OK)
+			goto out;
+	}
+	if ((ncharges = json_array_size(charges)) == 0)
+		goto out;
+	rc = TALLY_E_NOMEM;
+	if ((bals = json_array()) == NULL)
+		goto out;
+	for (i = 0; i < b->nacct; i++) {
+		a = &b->accts[i];
+		if (a->delta == 0)
+			continue;
+		if (json_array_append_new(bals, json_pack("[I,I,I]",
+		    (json_int_t)a->id, (json_int_t)a->delta,
+		    (json_int_t)a->balance)))
+			goto out;
+		naccts++;
+	}
+	if ((ctext = json_dumps(charges, JSON_COMPACT)) == NULL ||
+	    (btext = json_dumps(bals, JSON_COMPACT)) == NULL)
+		goto out;
+	if ((rc = db_sub_charge_apply(db, TX_SUBSCRIPTION, ctext, ncharges,
+	    btext, naccts, b->now)) == TALLY_OK)
+		b->c.charged += (int64_t)ncharges;
+out:
+	free(ctext);
+	free(btext);
+	json_decref(charges);
+	json_decref(bals);
+	return rc;
+}
 
 static int
 charge_batch(struct db *db, void *arg)
@@ -290,6 +502,10 @@ charge_batch(struct db *db, void *arg)
 	if ((rc = db_sub_claim_due(db, b->now, CHARGE_BATCH, b->subs,
 	    &b->n)) != TALLY_OK)
 		return rc;
+	if (b->n == 0)
+		return TALLY_OK;
+	if (!b->per_row)
+		return charge_bulk(db, b);
 	for (i = 0; i < b->n; i++)
 		if ((rc = charge_one(db, b->cfg, &b->subs[i], b->now,
 		    &b->c)) != TALLY_OK)
@@ -309,8 +525,21 @@ op_charge_recurring(struct db *db, const struct core_config *cfg,
 		return TALLY_E_NOMEM;
 	b->cfg = cfg;
 	b->now = now;
-	do {
-		if ((rc = db_tx(db, charge_batch, b)) != TALLY_OK) {
+	for (;;) {
+		rc = db_tx(db, charge_batch, b);
+		if (rc == TALLY_E_DUPLICATE && !b->per_row) {
+			/*
+			 * Some period of the batch was charged already (a
+			 * row restored from a backup, say): the set-based
+			 * writes were rolled back.  The next batch goes
+			 * row by row, where a duplicate means "paid".
+			 */
+			core_log("warn", "sub.charge_batch_duplicate",
+			    json_pack("{s:I}", "batch", (json_int_t)b->n));
+			b->per_row = 1;
+			continue;
+		}
+		if (rc != TALLY_OK) {
 			c->errors++;
 			break;
 		}
@@ -318,7 +547,10 @@ op_charge_recurring(struct db *db, const struct core_config *cfg,
 		c->paused += b->c.paused;
 		c->ended += b->c.ended;
 		c->errors += b->c.errors;
-	} while (b->n == CHARGE_BATCH && (stop == NULL || !*stop));
+		b->per_row = 0;
+		if (b->n < CHARGE_BATCH || (stop != NULL && *stop))
+			break;
+	}
 	free(b);
 	return rc;
 }

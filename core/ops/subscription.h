@@ -53,9 +53,16 @@ struct op_charge_counts {
  * and advance the period, pause (and queue the "paused" email) when the
  * credits are short, or end one canceled at period end.  Batches of
  * subscriptions are claimed with FOR UPDATE SKIP LOCKED and each batch
- * commits as one transaction; each (subscription, period start) is charged
- * at most once by the ledger's unique effect key.  stop (may be NULL) is
- * polled between batches.
+ * commits as one transaction: its accounts are locked in one statement,
+ * each subscription is decided in claim order against its account's
+ * running balance, and the renewals are written with three set-based
+ * statements (ledger rows, balances, next periods); pauses and ends go row
+ * by row.  Each (subscription, period start) is charged at most once by
+ * the ledger's unique effect key: a batch that finds one charged already
+ * is rolled back and done again row by row, where the duplicate counts as
+ * paid.  stop (may be NULL) is polled between batches.  Returns TALLY_OK,
+ * or the error of the batch that failed (the run stops there; counted in
+ * c->errors).
  */
 int	 op_charge_recurring(struct db *, const struct core_config *,
 	    int64_t now, volatile int *stop, struct op_charge_counts *);

@@ -8,6 +8,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import {
   call, token, newUser, fund, sql, sqlStr, dbBalance, ledgerMatches, ISO_UTC,
   subRow, subCharges, setSubPeriod, parkSubs, runScheduler, spawnScheduler, isoTime, sqlTime, addMonthsIso,
@@ -18,6 +19,9 @@ const as = (user, claims = {}) => token({ sub: user, ...claims });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const unix = (iso) => Date.parse(iso) / 1000;
 const DAY = 86400000;
+// Subscriptions claimed per transaction (CHARGE_BATCH in
+// core/ops/subscription.c): a batch commits whole or not at all.
+const BATCH = 1000;
 
 function activate(user, interval = 'monthly') {
   return call('POST', `/subscriptions/${PRODUCT}/activate`, { token: as(user), body: { interval } });
@@ -127,8 +131,9 @@ async function waitConnectionGone(id, timeoutMs = 20000) {
   }
 }
 
-// A second client that holds a row lock on one account until released.
-async function holdAccountLock(accountId) {
+// A second client that runs `statement` (which takes row locks) in an open
+// transaction and keeps the locks until released.
+async function holdLocks(statement) {
   const child = spawn('mariadb', ['--no-defaults', '-S', process.env.TALLY_DB_SOCKET, '-uroot', '-N', '-B', '-n', 'tally'],
     { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
@@ -136,7 +141,7 @@ async function holdAccountLock(accountId) {
   child.stdout.on('data', (d) => { out += d; });
   child.stderr.on('data', (d) => { err += d; });
   const exited = new Promise((r) => child.on('close', r));
-  child.stdin.write(`SELECT CONNECTION_ID();\nBEGIN;\nSELECT balance FROM accounts WHERE id = ${Number(accountId)} FOR UPDATE;\n`);
+  child.stdin.write(`SELECT CONNECTION_ID();\nBEGIN;\n${statement};\nSELECT 'held';\n`);
   const end = Date.now() + 10000;
   while (out.split('\n').filter(Boolean).length < 2) {
     if (Date.now() > end || err) throw new Error(`lock holder: ${err || 'no answer'}`);
@@ -231,12 +236,15 @@ test('two scheduler processes at once (--once --now) on 50 due subscriptions: ea
   assertEachChargedOnce(prefix, 50, next);
 });
 
-test('the scheduler and POST /internal/subscriptions/charge-recurring at the same time: 450 due, each charged once', async (t) => {
+test('the scheduler and POST /internal/subscriptions/charge-recurring at the same time: 2.5 batches due, each charged once', async (t) => {
+  // More than two batches, so that the three runners claim batches side
+  // by side (SKIP LOCKED) and write them with the set-based statements.
+  const N = 2 * BATCH + BATCH / 2;
   const prefix = newUser('race');
   t.after(() => parkSubs(prefixWhere(prefix)));
   // Due now (real time): the period ended about ten days ago.
   const start = isoTime(Date.now() - 40 * DAY);
-  bulkSubs(prefix, 450, { start, balanceSql: '100' });
+  bulkSubs(prefix, N, { start, balanceSql: '100' });
   const others = othersDueNow(prefixWhere(prefix));
   const sched = spawnScheduler();
   const routes = await Promise.all([
@@ -248,8 +256,8 @@ test('the scheduler and POST /internal/subscriptions/charge-recurring at the sam
   for (const r of routes) assert.equal(r.status, 200, r.text);
   const done = (c) => (c ? (c.charged || 0) + (c.paused || 0) + (c.ended || 0) : 0);
   const total = done(s.jobs['charge-recurring']) + routes.reduce((n, r) => n + done(r.body), 0);
-  assert.equal(total, 450 + others, `scheduler ${JSON.stringify(s.jobs['charge-recurring'])} routes ${routes.map((r) => r.text).join(' ')}`);
-  assertEachChargedOnce(prefix, 450, addMonthsIso(start, 1));
+  assert.equal(total, N + others, `scheduler ${JSON.stringify(s.jobs['charge-recurring'])} routes ${routes.map((r) => r.text).join(' ')}`);
+  assertEachChargedOnce(prefix, N, addMonthsIso(start, 1));
 });
 
 test('POST /internal/subscriptions/charge-recurring runs the job now and answers the counts', async (t) => {
@@ -437,26 +445,33 @@ test('a period whose charge is already in the ledger is not charged again, and t
   assert.ok(ledgerMatches(user), 'the ledger sums to the balance');
 });
 
-test('kill -9 of the scheduler in the middle of a batch of 1000, then a re-run: every subscription charged exactly once', async (t) => {
+test('kill -9 of the scheduler in the middle of a batch, then a re-run: every subscription charged exactly once', async (t) => {
   const prefix = newUser('k9');
   t.after(() => parkSubs(prefixWhere(prefix)));
-  const N = 1000;
+  const N = 3 * BATCH;
   const start = '2024-03-01T06:00:00Z';
   const next = '2024-04-01T06:00:00Z';
   const now = '2024-04-01T06:00:01Z';
   const subs = bulkSubs(prefix, N, { start });
   assert.equal(subs.length, N);
 
-  // Batches are 200 per transaction, claimed in id order.  Another client
-  // holds the account of the 500th: the first two batches commit, the
-  // third stops half-way, inside its transaction.
-  const holder = await holdAccountLock(subs[499].account);
+  // Batches are claimed in id order.  Another client holds, uncommitted,
+  // a ledger row with the effect key that the renewal of the middle
+  // subscription of the second batch will write (on an account of the
+  // third batch, which the scheduler does not reach).  The first batch
+  // commits; the second writes its ledger rows in one statement, which
+  // stops at that key, waiting, inside its transaction.
+  const mid = BATCH + BATCH / 2;
+  const key = `sub:${subs[mid].id}:1:${unix(next)}`;
+  const holder = await holdLocks(`INSERT INTO ledger (account_id, kind, amount, balance_after, effect_key, created_at)
+    VALUES (${subs[N - 1].account}, 'adjustment', 0, 0, ${sqlStr(key)}, UTC_TIMESTAMP())`);
   let sched;
   try {
     sched = spawnScheduler({ now });
-    // Blocked: its connection waits on the account lock, with the first
-    // 99 charges of the third batch written but not committed (a dirty
-    // read sees them, a normal read does not).
+    // Blocked: its connection waits on the key, with the ledger rows of
+    // the second batch before it written but not committed (a dirty read
+    // sees them, a normal read does not; InnoDB has put the waiting row
+    // in the table already, so it may count too).
     let waiting = null;
     const end = Date.now() + 15000;
     while (!waiting) {
@@ -465,27 +480,27 @@ test('kill -9 of the scheduler in the middle of a batch of 1000, then a re-run: 
         throw new Error(`the scheduler ended before the kill: ${d.code} ${d.signal} ${d.stderr}`);
       }
       const rows = sql(`SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> ${holder.connId}
-        AND INFO LIKE 'SELECT balance FROM accounts WHERE id = % FOR UPDATE'`);
-      if (rows.length === 1 && dirtyCharges(prefix) === 499) waiting = rows[0][0];
-      else if (Date.now() > end) throw new Error(`the scheduler never reached the locked account; committed ${committedCharges(prefix)}, written ${dirtyCharges(prefix)}`);
+        AND INFO LIKE 'INSERT INTO ledger %JSON_TABLE%'`);
+      if (rows.length === 1 && dirtyCharges(prefix) >= mid) waiting = rows[0][0];
+      else if (Date.now() > end) throw new Error(`the scheduler never reached the held key; committed ${committedCharges(prefix)}, written ${dirtyCharges(prefix)}`);
       else await sleep(20);
     }
-    assert.equal(committedCharges(prefix), 400, 'two batches committed');
+    assert.equal(committedCharges(prefix), BATCH, 'one batch committed');
     assert.ok(sched.child.kill('SIGKILL'));
     const killed = await sched.done;
     assert.equal(killed.signal, 'SIGKILL');
     await holder.release();
     await waitConnectionGone(waiting);
-    assert.equal(dirtyCharges(prefix), 400, 'the half-done batch was rolled back');
+    assert.equal(dirtyCharges(prefix), BATCH, 'the half-done batch was rolled back');
   } finally {
     if (sched && sched.child.exitCode === null && sched.child.signalCode === null) sched.child.kill('SIGKILL');
     await holder.release();
   }
   // The half-done batch was rolled back, nothing of it stayed.
-  assert.equal(committedCharges(prefix), 400);
+  assert.equal(committedCharges(prefix), BATCH);
 
   const r = await runScheduler(now);
-  assert.equal(r.jobs['charge-recurring'].charged, 600, JSON.stringify(r.jobs['charge-recurring']));
+  assert.equal(r.jobs['charge-recurring'].charged, N - BATCH, JSON.stringify(r.jobs['charge-recurring']));
   assertEachChargedOnce(prefix, N, next);
   // A third run has nothing to do.
   const r3 = await runScheduler(now);
@@ -497,7 +512,7 @@ test('kill -9 of a free-running scheduler at a random point, then a re-run: ever
   const start = '2024-05-01T06:00:00Z';
   const next = '2024-06-01T06:00:00Z';
   const now = '2024-06-01T06:00:01Z';
-  const N = 1000;
+  const N = 5 * BATCH;
   let prefix;
   let killedAt = -1;
   // The run takes a fraction of a second; should one finish before the
@@ -514,7 +529,7 @@ test('kill -9 of a free-running scheduler at a random point, then a re-run: ever
       const [[holderConn, n]] = sql(`SELECT COALESCE(IS_USED_LOCK('tally.job.charge-recurring'), 0),
         (SELECT COUNT(*) FROM ledger l JOIN accounts a ON a.id = l.account_id WHERE ${prefixWhere(p)} AND l.kind = 'subscription')`);
       if (holderConn !== '0') conn = holderConn;
-      if (Number(n) >= 200 || sched.child.exitCode !== null) {
+      if (Number(n) >= BATCH || sched.child.exitCode !== null) {
         if (Number(n) < N && sched.child.exitCode === null) {
           sched.child.kill('SIGKILL');
           killedAt = Number(n);
@@ -534,12 +549,112 @@ test('kill -9 of a free-running scheduler at a random point, then a re-run: ever
   }
   assert.ok(killedAt >= 0, 'could not kill the scheduler mid-run');
   const committed = committedCharges(prefix);
-  assert.equal(committed % 200, 0, `a batch commits whole or not at all (${committed} committed)`);
+  assert.equal(committed % BATCH, 0, `a batch commits whole or not at all (${committed} committed)`);
   assert.ok(committed < N);
 
   const r = await runScheduler(now);
   assert.equal(r.jobs['charge-recurring'].charged, N - committed, JSON.stringify(r.jobs['charge-recurring']));
   assertEachChargedOnce(prefix, N, next);
+});
+
+// A scheduler whose catalog has a second credits product, Cloud Backup
+// (50 a month), so that one account can have two credit subscriptions;
+// the responders never see it, the rows are written here.
+function backupConfig() {
+  const path = `${process.env.TALLY_VAR}/tally-backup.conf`;
+  writeFileSync(path, `${readFileSync(process.env.TALLY_CONFIG, 'utf8')}
+[product.cloud_backup]
+name = Cloud Backup
+billing = credits
+monthly = 50
+quarterly = 150
+yearly = 600
+`, { mode: 0o600 });
+  return { TALLY_CONFIG: path };
+}
+
+// user's cloud_sync subscription (activated) plus a cloud_backup one, both
+// due at the end of the month from start; the backup one has the higher id,
+// so it is decided second within the batch.
+async function twoSubs(credits, start) {
+  const user = newUser('two');
+  await fund(user, credits);
+  const r = await call('POST', `/subscriptions/${PRODUCT}/activate`,
+    { token: as(user, { email: `${user}@example.com` }), body: { interval: 'monthly' } });
+  assert.equal(r.status, 200, r.text);
+  const sync = setSubPeriod(user, start);
+  const s = sqlTime(start);
+  sql(`INSERT INTO subscriptions (account_id, product, status, billing_interval, anchor_at, end_months,
+      current_period_start, current_period_end, next_charge_at, created_at, updated_at)
+    VALUES (${sync.account_id}, 'cloud_backup', 'active', 'monthly', ${s}, 1, ${s}, ${s} + INTERVAL 1 MONTH,
+      ${s} + INTERVAL 1 MONTH, UTC_TIMESTAMP(), UTC_TIMESTAMP())`);
+  return { user, sync: sync.id, backup: subRow(user, 'cloud_backup').id };
+}
+
+const chargeRows = (user) => sql(`SELECT l.amount, l.balance_after, l.operation, l.effect_key FROM ledger l
+    JOIN accounts a ON a.id = l.account_id WHERE a.user_id = ${sqlStr(user)} AND l.kind = 'subscription' ORDER BY l.id`)
+  .map(([amount, after, op, key]) => ({ amount: Number(amount), after: Number(after), op, key }));
+
+test('one account, two subscriptions due in one batch: charged in turn from one balance; the one it cannot cover pauses', async (t) => {
+  const start = '2025-01-31T10:00:00Z';
+  const next = '2025-02-28T10:00:00Z';
+  const now = '2025-02-28T10:00:01Z';
+  const env = backupConfig();
+  const poor = await twoSubs(100, start); // 70 after activation: 30 fits, then 50 does not
+  const rich = await twoSubs(200, start); // 170: both fit, 140 then 90
+  t.after(() => parkSubs(userWhere([poor.user, rich.user])));
+
+  const r = await runScheduler(now, { env });
+  const counts = r.jobs['charge-recurring'];
+  assert.ok(counts.charged >= 3 && counts.paused >= 1 && counts.errors === 0, JSON.stringify(counts));
+
+  // Poor: cloud_sync renewed (70 -> 40); cloud_backup would need 50 of
+  // the 40 left after it: paused, its email queued once, nothing charged.
+  assert.deepEqual(chargeRows(poor.user).slice(1).map((x) => [x.amount, x.after, x.op]), [[-30, 40, 'cloud_sync']]);
+  assertChargeKey(chargeRows(poor.user)[1].key, poor.sync, next);
+  assert.equal(dbBalance(poor.user), 40);
+  let sync = subRow(poor.user);
+  assert.equal(sync.status, 'active');
+  assert.equal(sync.current_period_start, '2025-02-28 10:00:00');
+  assert.equal(sync.current_period_end, '2025-03-31 10:00:00', 'a month from the anchor (Jan 31), not from Feb 28');
+  let backup = subRow(poor.user, 'cloud_backup');
+  assert.equal(backup.status, 'paused');
+  assert.equal(backup.paused_at, '2025-02-28 10:00:01');
+  assert.equal(backup.next_charge_at, null);
+  assert.equal(backup.current_period_end, '2025-02-28 10:00:00', 'the unpaid period never started');
+  const mails = sql(`SELECT template, recipient, params FROM outbox WHERE dedupe_key LIKE ${sqlStr(`paused:sub:${poor.backup}:%`)}`);
+  assert.equal(mails.length, 1);
+  assert.equal(mails[0][0], 'paused');
+  assert.equal(mails[0][1], `${poor.user}@example.com`);
+  const params = JSON.parse(mails[0][2]);
+  assert.equal(params.product, 'Cloud Backup');
+  assert.equal(params.amount, 50);
+  assert.equal(params.balance, 40, 'the balance left after the other renewal');
+  assert.equal(sql(`SELECT COUNT(*) FROM outbox WHERE dedupe_key LIKE ${sqlStr(`paused:sub:${poor.sync}:%`)}`)[0][0], '0');
+  assert.ok(ledgerMatches(poor.user));
+
+  // Rich: both renewed, in claim order, each row's balance_after the
+  // running balance.
+  assert.deepEqual(chargeRows(rich.user).slice(1).map((x) => [x.amount, x.after, x.op]),
+    [[-30, 140, 'cloud_sync'], [-50, 90, 'cloud_backup']]);
+  assertChargeKey(chargeRows(rich.user)[2].key, rich.backup, next);
+  assert.equal(dbBalance(rich.user), 90);
+  assert.equal(subRow(rich.user, 'cloud_backup').current_period_end, '2025-03-31 10:00:00');
+  assert.ok(ledgerMatches(rich.user));
+
+  // The same run again, and once more later in the period: nothing more.
+  for (const when of [now, '2025-03-15T00:00:00Z']) await runScheduler(when, { env });
+  assert.equal(chargeRows(poor.user).length, 2);
+  assert.equal(chargeRows(rich.user).length, 3);
+  assert.equal(dbBalance(poor.user), 40);
+  assert.equal(dbBalance(rich.user), 90);
+  sync = subRow(poor.user);
+  backup = subRow(poor.user, 'cloud_backup');
+  assert.equal(sync.current_period_end, '2025-03-31 10:00:00');
+  assert.equal(backup.status, 'paused');
+  assert.equal(backup.paused_at, '2025-02-28 10:00:01');
+  assert.equal(sql(`SELECT COUNT(*) FROM outbox WHERE dedupe_key LIKE ${sqlStr(`paused:sub:${poor.backup}:%`)}`)[0][0], '1');
+  assert.ok(ledgerMatches(poor.user) && ledgerMatches(rich.user));
 });
 
 test('--now must be an ISO time: a bad value stops the scheduler before it does anything', async () => {
