@@ -28,14 +28,6 @@ int	 db_idem_purge(struct db *, int64_t cutoff, int64_t limit,
 	    uint64_t *n);
 int	 db_idem_delete(struct db *, const char *caller, const char *key);
 
-struct db_audit {
-	char	 actor[404];
-	char	 action[65];
-	char	 target[1024];
-	char	 details[4096];
-	int64_t	 created_at;
-};
-
 int	 db_audit_insert(struct db *, const char *actor, const char *action,
 	    const char *target, const char *details_json, int64_t now);
 /* Newest first. OUT: rows[0..*n). */

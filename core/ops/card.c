@@ -346,6 +346,30 @@ op_card_charge_saved(struct db *db, const struct core_config *cfg,
 }
 
 int
+op_card_charge_user(struct db *db, const struct core_config *cfg,
+    const char *user_id, int64_t amount, const char *reference, int64_t now,
+    int *result, char *message, size_t msgsz, char *provider_ref,
+    size_t refsz)
+{
+	struct tally_account a;
+	int		 rc;
+
+	*result = CARD_ERROR;
+	message[0] = '\0';
+	provider_ref[0] = '\0';
+	if ((rc = db_account_get(db, user_id, &a)) != TALLY_OK)
+		return rc;
+	return op_card_charge_saved(db, cfg, a.id, amount, reference, now,
+	    result, message, msgsz, provider_ref, refsz);
+}
+
+int
+op_card_expire_purchases(struct db *db, int64_t now, uint64_t *n)
+{
+	return db_purchase_expire(db, "card", now, n);
+}
+
+int
 op_purchase_paid_tx(struct db *db, struct tally_purchase *p, int64_t amount,
     const char *currency, const char *payment_ref, int64_t now)
 {

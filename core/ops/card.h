@@ -63,6 +63,19 @@ int	 op_card_charge_saved(struct db *, const struct core_config *,
 	    char *provider_ref, size_t refsz);
 
 /*
+ * The same for the account of user_id (an operator's manual charge):
+ * TALLY_E_NOTFOUND when no such account exists.
+ */
+int	 op_card_charge_user(struct db *, const struct core_config *,
+	    const char *user_id, int64_t amount, const char *reference,
+	    int64_t now, int *result, char *message, size_t msgsz,
+	    char *provider_ref, size_t refsz);
+/*
+ * Pending card purchases whose Checkout Session expired (expires_at
+ * before now) become expired.  OUT: *n.
+ */
+int	 op_card_expire_purchases(struct db *, int64_t now, uint64_t *n);
+/*
  * Apply a verified Stripe event in the caller's transaction, after its
  * dedupe row was written.  Unknown types are ignored (TALLY_OK).
  */

@@ -10,6 +10,7 @@
 #include "core/money.h"
 #include "core/ops/card.h"
 #include "core/ops/invoice.h"
+#include "core/ops/lightning.h"
 #include "core/ops/mail.h"
 #include "core/ops/subscription.h"
 #include "core/plan.h"
@@ -17,8 +18,10 @@
 #include "core/subscription.h"
 #include "core/timeutil.h"
 #include "db/db.h"
+#include "db/db_invoice.h"
 #include "db/db_misc.h"
 #include "db/db_pay.h"
+#include "db/db_sub.h"
 #include "db/db_wallet.h"
 
 #define ITEMS_MAX	500
@@ -109,6 +112,27 @@ op_invoice_claim_tx(struct db *db, const struct core_config *cfg,
 		return rc;
 	*created = 1;
 	return TALLY_OK;
+}
+
+int
+op_invoice_get(struct db *db, int64_t account_id, int64_t id,
+    struct db_invoice *inv)
+{
+	return db_invoice_get(db, account_id, id, inv);
+}
+
+int
+op_invoice_list(struct db *db, int64_t account_id, size_t max,
+    struct db_invoice *invs, size_t *n)
+{
+	return db_invoice_list(db, account_id, max, invs, n);
+}
+
+int
+op_invoice_items(struct db *db, int64_t invoice_id, size_t max,
+    struct db_item *items, size_t *n)
+{
+	return db_item_list(db, invoice_id, max, items, n);
 }
 
 /* The months an invoice's subscription interval spans. */
@@ -215,6 +239,65 @@ op_invoice_pay_credits_tx(struct db *db, const struct core_config *cfg,
 	    inv->currency, "credits", now)) != TALLY_OK)
 		return rc;
 	return db_invoice_lock(db, id, inv);
+}
+
+int
+op_invoice_pay_lightning_tx(struct db *db, const struct core_config *cfg,
+    int64_t id, int64_t now, struct db_invoice *inv, struct db_ln *ln,
+    int *paid, char *err, size_t errsz)
+{
+	int	 rc;
+
+	*paid = 0;
+	if ((rc = db_invoice_lock(db, id, inv)) != TALLY_OK)
+		return rc;
+	if ((rc = op_ln_present_tx(db, cfg, "invoice", inv->id,
+	    inv->account_id, inv->total, now, ln, paid, err, errsz)) !=
+	    TALLY_OK)
+		return rc;
+	/* Settled just now: show the invoice as it is after that. */
+	return *paid ? db_invoice_lock(db, id, inv) : TALLY_OK;
+}
+
+struct card_paid {
+	const struct core_config *cfg;
+	const struct db_invoice *inv;
+	int64_t		 now;
+};
+
+static int
+card_paid_tx(struct db *db, void *arg)
+{
+	struct card_paid *c = arg;
+
+	return op_invoice_paid_tx(db, c->cfg, c->inv->id, c->inv->total,
+	    c->inv->currency, "card", c->now);
+}
+
+int
+op_invoice_pay_saved_card(struct db *db, const struct core_config *cfg,
+    const struct tally_account *a, struct db_invoice *inv, int64_t now,
+    int *result, char *message, size_t msgsz)
+{
+	struct card_paid cp;
+	char		 ref[96], pref[256];
+	int		 rc;
+
+	/* Each minute's click is its own attempt; retries within it are
+	 * the same attempt to Stripe.  No transaction is held over the
+	 * call to Stripe. */
+	snprintf(ref, sizeof(ref), "tally-invoice-%lld-card-%lld",
+	    (long long)inv->id, (long long)(now / 60));
+	rc = op_card_charge_saved(db, cfg, a->id, inv->total, ref, now, result,
+	    message, msgsz, pref, sizeof(pref));
+	if (rc != TALLY_OK || *result != CARD_CHARGED)
+		return rc;
+	cp.cfg = cfg;
+	cp.inv = inv;
+	cp.now = now;
+	if ((rc = db_tx(db, card_paid_tx, &cp)) != TALLY_OK)
+		return rc;
+	return db_invoice_get(db, a->id, inv->id, inv);
 }
 
 int

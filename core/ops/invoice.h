@@ -9,10 +9,9 @@
 
 #include "core/config.h"
 #include "core/model.h"
-#include "db/db_invoice.h"
-#include "db/db_sub.h"
 
 struct db;
+struct db_sub;
 
 struct op_item {
 	const char	*description;
@@ -41,6 +40,18 @@ int	 op_invoice_claim_tx(struct db *, const struct core_config *,
 	    int64_t account_id, int64_t now, int *created,
 	    struct db_invoice *inv);
 
+/* The account's invoice id; another account's is TALLY_E_NOTFOUND.
+ * OUT: *inv. */
+int	 op_invoice_get(struct db *, int64_t account_id, int64_t id,
+	    struct db_invoice *inv);
+/* The account's invoices, newest first, at most max.
+ * OUT: invs[0..*n). */
+int	 op_invoice_list(struct db *, int64_t account_id, size_t max,
+	    struct db_invoice *invs, size_t *n);
+/* The items of invoice id, at most max.  OUT: items[0..*n). */
+int	 op_invoice_items(struct db *, int64_t invoice_id, size_t max,
+	    struct db_item *items, size_t *n);
+
 /*
  * Record that invoice id was paid amount (currency) via a method, and
  * apply its effect (a subscription starts or extends).  Paid already is
@@ -60,6 +71,24 @@ int	 op_invoice_pay_credits_tx(struct db *, const struct core_config *,
 	    const struct tally_account *, int64_t id, int64_t now,
 	    struct db_invoice *inv);
 
+/*
+ * The Lightning payment for invoice id, in the caller's transaction (see
+ * op_ln_present_tx).  When it turns out paid meanwhile (a lost webhook),
+ * *paid is set and *inv is the invoice after it.  OUT: *inv, *ln, *paid.
+ */
+int	 op_invoice_pay_lightning_tx(struct db *, const struct core_config *,
+	    int64_t id, int64_t now, struct db_invoice *inv, struct db_ln *ln,
+	    int *paid, char *err, size_t errsz);
+/*
+ * Charge the account's saved card now for its invoice *inv (an explicit
+ * payer's click; each minute's click is one attempt to Stripe) and, when
+ * charged, record it paid in a transaction of its own.  TALLY_OK whenever
+ * *result (enum op_card_result) is set, else a database code.
+ * OUT: *result, message (the decline reason), *inv (after).
+ */
+int	 op_invoice_pay_saved_card(struct db *, const struct core_config *,
+	    const struct tally_account *, struct db_invoice *inv, int64_t now,
+	    int *result, char *message, size_t msgsz);
 /* Admin: mark a pending invoice paid by hand, with an audit row. */
 int	 op_invoice_mark_paid_tx(struct db *, const struct core_config *,
 	    int64_t id, const char *actor, const char *reference,

@@ -186,6 +186,29 @@ op_ln_refresh_tx(struct db *db, const struct core_config *cfg,
 	return check(db, cfg, &ln, now, state, sizeof(state));
 }
 
+struct refresh {
+	const struct core_config *cfg;
+	const char	*type;
+	int64_t		 id, now;
+};
+
+static int
+refresh_tx(struct db *db, void *arg)
+{
+	struct refresh	*r = arg;
+
+	return op_ln_refresh_tx(db, r->cfg, r->type, r->id, r->now);
+}
+
+int
+op_ln_refresh(struct db *db, const struct core_config *cfg, const char *type,
+    int64_t id, int64_t now)
+{
+	struct refresh	 r = { cfg, type, id, now };
+
+	return db_tx(db, refresh_tx, &r);
+}
+
 int
 op_ln_purchase_tx(struct db *db, const struct core_config *cfg,
     const struct tally_account *a, const struct core_package *pk,

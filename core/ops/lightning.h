@@ -10,7 +10,6 @@
 
 #include "core/config.h"
 #include "core/model.h"
-#include "db/db_ln.h"
 
 struct db;
 
@@ -31,6 +30,9 @@ int	 op_ln_present_tx(struct db *, const struct core_config *,
  * may have been lost): settle it, or mark it expired or invalid.
  */
 int	 op_ln_refresh_tx(struct db *, const struct core_config *,
+	    const char *type, int64_t id, int64_t now);
+/* The same in a transaction of its own (a handler's reading refresh). */
+int	 op_ln_refresh(struct db *, const struct core_config *,
 	    const char *type, int64_t id, int64_t now);
 
 /* A pending Lightning purchase of package pk. OUT: *p, *ln. */
