@@ -8,6 +8,7 @@
 #include "core/ops/card.h"
 #include "core/ops/invoice.h"
 #include "core/ops/lightning.h"
+#include "core/ops/plan.h"
 #include "core/ops/wallet.h"
 #include "core/plan.h"
 #include "core/result.h"

@@ -1,6 +1,7 @@
 /* Job invoice-renewals: renewal invoices renewal_lead_hours before a
  * period ends, one per cycle (the invoice's cycle key), each emailed. */
 #include "core/ops/invoice.h"
+#include "core/ops/invoice_sub.h"
 #include "core/result.h"
 #include "sched/sched.h"
 

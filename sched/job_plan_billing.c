@@ -2,6 +2,7 @@
  * (once per account and period), outstanding items claimed onto
  * invoices, and the payment cascade on each new invoice. */
 #include "core/ops/invoice.h"
+#include "core/ops/plan.h"
 #include "core/result.h"
 #include "sched/sched.h"
 

@@ -1,6 +1,7 @@
-/* The invoice engine: numbering, claiming outstanding items, payment and
- * its effects, invoice-billed subscriptions, per-resource plans, and the
- * payment cascade. */
+/* The invoice engine: numbering, claiming outstanding items, reading,
+ * payment and its effects, reissue, expiry, and the invoice emails.
+ * Invoice subscriptions are in invoice_sub.h, per-resource plans in
+ * plan.h, the payment cascade in cascade.h. */
 #ifndef CORE_OP_INVOICE_H
 #define CORE_OP_INVOICE_H
 
@@ -11,7 +12,6 @@
 #include "core/model.h"
 
 struct db;
-struct db_sub;
 
 struct op_item {
 	const char	*description;
@@ -103,38 +103,26 @@ int	 op_invoice_reissue_tx(struct db *, const struct core_config *,
 	    const struct tally_account *, int64_t id, int64_t now,
 	    struct db_invoice *inv);
 
-/*
- * Activate an invoice-billed product: a subscription in
- * pending_activation with a first invoice to pay (the pending one again
- * when it is still payable).  An active subscription keeps running (the
- * interval applies from the next renewal).  OUT: *s, *inv (inv->id 0
- * when none is due).
- */
-int	 op_invoice_sub_activate_tx(struct db *, const struct core_config *,
-	    const struct tally_account *, const struct core_product *p,
-	    int iv, int64_t now, struct db_sub *s, struct db_invoice *inv);
-
-/*
- * Record a resource activity (idempotent by resource, type, at) and its
- * prorated item, setting the billing anchor on the first billable one.
- * OUT: *duplicate (recorded before: nothing done).
- */
-int	 op_activity_record_tx(struct db *, const struct core_config *,
-	    int64_t account_id, const char *resource, const char *type,
-	    const char *plan, int64_t at, int64_t now, int *duplicate);
-
+/* What the invoice and plan jobs did, for their log lines. */
 struct op_invoice_counts {
 	int64_t	 renewals, invoices, paid, emailed, expired, ended, errors;
 };
 
-/* Job: renewal invoices for invoice-billed subscriptions, emailed. */
-int	 op_invoice_renewals(struct db *, const struct core_config *,
-	    int64_t now, struct op_invoice_counts *);
-/* Job: plan renewals at period starts, claims, and the payment cascade. */
-int	 op_plan_billing(struct db *, const struct core_config *, int64_t now,
-	    volatile int *stop, struct op_invoice_counts *);
+/*
+ * Email the account that invoice inv is issued (template "invoice") or
+ * due ("invoice_due", with reason), in the caller's transaction, once
+ * per invoice and template.
+ */
+int	 op_invoice_mail_tx(struct db *, const struct core_config *,
+	    const struct db_invoice *inv, const char *template,
+	    const char *reason, int64_t now);
+
 /* Job: expire pending invoices and ended invoice subscriptions. */
 int	 op_invoice_expiry(struct db *, const struct core_config *,
 	    int64_t now, struct op_invoice_counts *);
+
+/* Callers from before the split (fcgi/h_subscriptions.c) find
+ * op_invoice_sub_activate_tx here; new code includes invoice_sub.h. */
+#include "core/ops/invoice_sub.h"
 
 #endif
