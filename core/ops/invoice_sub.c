@@ -35,6 +35,7 @@ op_invoice_sub_paid_tx(struct db *db, const struct db_invoice *inv,
     int64_t now)
 {
 	struct db_sub	 s;
+	int64_t		 start;
 	int		 rc, iv;
 
 	if (inv->subscription_id == 0)
@@ -52,12 +53,13 @@ op_invoice_sub_paid_tx(struct db *db, const struct db_invoice *inv,
 	} else if (inv->period_start == s.period_end &&
 	    (op_sub_status(&s) == SUB_ACTIVE ||
 	    op_sub_status(&s) == SUB_EXPIRED)) {
-		/* A renewal extends from the old end, not from today. */
+		/* A renewal extends from the old end, not from today; the
+		 * new end is counted from the anchor. */
 		s.period_start = s.period_end;
-		s.end_months += core_interval_months(iv);
-		if ((rc = core_time_add_months(s.anchor_at, s.end_months,
-		    &s.period_end)) != TALLY_OK)
+		if ((rc = core_period_bounds(s.anchor_at, s.end_months, iv,
+		    &start, &s.period_end)) != TALLY_OK)
 			return rc;
+		s.end_months += core_interval_months(iv);
 	} else {
 		core_log("warn", "invoice.stale_payment", json_pack(
 		    "{s:I,s:I}", "invoice_id", (json_int_t)inv->id,
@@ -99,7 +101,7 @@ op_invoice_sub_activate_tx(struct db *db, const struct core_config *cfg,
 {
 	struct db_invoice cur;
 	char		 key[96];
-	int64_t		 end, balance;
+	int64_t		 start, end, balance;
 	int		 rc, st;
 
 	memset(inv, 0, sizeof(*inv));
@@ -137,8 +139,7 @@ op_invoice_sub_activate_tx(struct db *db, const struct core_config *cfg,
 	snprintf(s->status, sizeof(s->status), "pending_activation");
 	s->anchor_at = now;
 	s->period_start = now;
-	if ((rc = core_time_add_months(now, core_interval_months(iv), &end)) !=
-	    TALLY_OK)
+	if ((rc = core_period_bounds(now, 0, iv, &start, &end)) != TALLY_OK)
 		return rc;
 	s->period_end = end;
 	s->next_charge_at = 0;
@@ -195,7 +196,7 @@ renewals_tx(struct db *db, void *arg)
 	struct db_invoice inv;
 	struct db_sub	*s;
 	char		 key[128];
-	int64_t		 end;
+	int64_t		 start, end;
 	size_t		 i;
 	int		 rc, iv;
 
@@ -209,8 +210,8 @@ renewals_tx(struct db *db, void *arg)
 		iv = sub_interval(s);
 		if (r->p->price[iv] <= 0)
 			continue;
-		if ((rc = core_time_add_months(s->anchor_at, s->end_months +
-		    core_interval_months(iv), &end)) != TALLY_OK)
+		if ((rc = core_period_bounds(s->anchor_at, s->end_months, iv,
+		    &start, &end)) != TALLY_OK)
 			return rc;
 		/* One renewal invoice per cycle: the key says which. */
 		snprintf(key, sizeof(key), "renew:%lld:%lld:%lld",

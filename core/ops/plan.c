@@ -11,39 +11,13 @@
 #include "core/ops/plan.h"
 #include "core/plan.h"
 #include "core/result.h"
+#include "core/subscription.h"
 #include "core/timeutil.h"
 #include "db/db.h"
 #include "db/db_invoice.h"
 
 #define BATCH		100
 #define ACTIVITIES_MAX	2000
-
-/* The period of the plan calendar (from anchor) that contains t. */
-static int
-plan_period(int64_t anchor, int64_t t, int64_t *start, int64_t *end)
-{
-	struct core_civil a, c;
-	int64_t		 k;
-	int		 rc;
-
-	core_civil_from_time(anchor, &a);
-	core_civil_from_time(t, &c);
-	k = (c.year - a.year) * 12 + (c.month - a.month);
-	if (k < 0)
-		k = 0;
-	/* The estimate can be one month late or early around month ends. */
-	for (;;) {
-		if ((rc = core_time_add_months(anchor, k, start)) != TALLY_OK ||
-		    (rc = core_time_add_months(anchor, k + 1, end)) != TALLY_OK)
-			return rc;
-		if (t < *start && k > 0)
-			k--;
-		else if (t >= *end)
-			k++;
-		else
-			return TALLY_OK;
-	}
-}
 
 static int64_t
 plan_price(const struct core_config *cfg, const char *plan)
@@ -116,7 +90,8 @@ op_activity_record_tx(struct db *db, const struct core_config *cfg,
 	}
 	if (at < anchor)
 		return TALLY_OK;
-	if ((rc = plan_period(anchor, at, &start, &end)) != TALLY_OK)
+	if ((rc = core_period_find(anchor, CORE_INTERVAL_MONTHLY, at, NULL,
+	    &start, &end)) != TALLY_OK)
 		return rc;
 	rc = core_activity_amount(&before, t, oldp, newp,
 	    strcmp(before.plan, newplan) == 0, end - at, end - start, &amount,
@@ -199,29 +174,25 @@ plan_account_tx(struct db *db, void *arg)
 {
 	struct plan_account *pa = arg;
 	struct db_invoice inv;
-	int64_t		 k, start, end, anchor;
-	struct core_civil a, c;
+	int64_t		 k = 0, start, end, anchor;
 	int		 rc, created;
 
 	pa->renewed = pa->invoiced = 0;
 	if ((rc = db_anchor_lock(db, pa->id, &anchor)) != TALLY_OK)
 		return rc;
-	core_civil_from_time(anchor, &a);
-	core_civil_from_time(pa->now, &c);
-	k = anchor == 0 ? 0 : (c.year - a.year) * 12 + (c.month - a.month) + 1;
+	/* Period 0 was billed by its activities; renewals start at 1. */
+	if (anchor != 0 && anchor <= pa->now && (rc = core_period_find(anchor,
+	    CORE_INTERVAL_MONTHLY, pa->now, &k, &start, &end)) != TALLY_OK)
+		return rc;
 	for (; k >= 1; k--) {
-		if ((rc = core_time_add_months(anchor, k, &start)) != TALLY_OK)
+		if ((rc = core_period_bounds(anchor, k, CORE_INTERVAL_MONTHLY,
+		    &start, &end)) != TALLY_OK)
 			return rc;
-		if (start > pa->now)
-			continue;
 		rc = db_renewal_take(db, pa->id, start, pa->now);
 		if (rc == TALLY_E_DUPLICATE)
 			break;		/* this and all before were done */
-		if (rc != TALLY_OK)
-			return rc;
-		if ((rc = core_time_add_months(anchor, k + 1, &end)) !=
-		    TALLY_OK || (rc = renew_period(db, pa->cfg, pa->id, start,
-		    end, pa->now)) != TALLY_OK)
+		if (rc != TALLY_OK || (rc = renew_period(db, pa->cfg, pa->id,
+		    start, end, pa->now)) != TALLY_OK)
 			return rc;
 		pa->renewed++;
 	}
