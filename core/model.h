@@ -108,6 +108,14 @@ struct db_gift {
 	int64_t	 redeemed_at;
 };
 
+/* A stored response of a POST with Idempotency-Key. */
+struct db_idem {
+	char	 hash[65];	/* hex SHA-256 of the request */
+	int64_t	 status;
+	char	*response;	/* malloc'd; free(3) */
+	int64_t	 created_at;
+};
+
 /* One audit log entry. */
 struct db_audit {
 	char	 actor[404];

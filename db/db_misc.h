@@ -9,14 +9,6 @@
 
 struct db;
 
-/* A stored response of a POST with Idempotency-Key. */
-struct db_idem {
-	char	 hash[65];	/* hex SHA-256 of the request */
-	int64_t	 status;
-	char	*response;	/* malloc'd; free(3) */
-	int64_t	 created_at;
-};
-
 /* TALLY_OK (OUT: *out), TALLY_E_NOTFOUND, or a db_exec() code. */
 int	 db_idem_get(struct db *, const char *caller, const char *key,
 	    struct db_idem *out);

@@ -30,6 +30,20 @@ lower(const char *in, char *out, size_t outsz)
 }
 
 int
+op_purchase_get(struct db *db, int64_t account_id, int64_t id,
+    struct tally_purchase *p)
+{
+	return db_purchase_get(db, account_id, id, p);
+}
+
+int
+op_purchase_list(struct db *db, int64_t account_id, size_t max,
+    struct tally_purchase *ps, size_t *n)
+{
+	return db_purchase_list(db, account_id, max, ps, n);
+}
+
+int
 op_purchase_insert_tx(struct db *db, const struct core_config *cfg,
     const struct tally_account *a, const struct core_package *pk,
     const char *method, int64_t expires_at, int64_t now,

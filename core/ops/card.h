@@ -13,6 +13,13 @@
 
 struct db;
 
+/* The account's purchase id (another account's is TALLY_E_NOTFOUND).
+ * OUT: *p. */
+int	 op_purchase_get(struct db *, int64_t account_id, int64_t id,
+	    struct tally_purchase *p);
+/* The account's purchases, newest first, at most max.  OUT: ps[0..*n). */
+int	 op_purchase_list(struct db *, int64_t account_id, size_t max,
+	    struct tally_purchase *ps, size_t *n);
 /* Insert a pending purchase of package pk by method (card, lightning). */
 int	 op_purchase_insert_tx(struct db *, const struct core_config *,
 	    const struct tally_account *, const struct core_package *pk,

@@ -171,6 +171,12 @@ op_ln_present_tx(struct db *db, const struct core_config *cfg,
 }
 
 int
+op_ln_get(struct db *db, const char *btcpay_invoice, struct db_ln *ln)
+{
+	return db_ln_get(db, btcpay_invoice, ln);
+}
+
+int
 op_ln_refresh_tx(struct db *db, const struct core_config *cfg,
     const char *type, int64_t id, int64_t now)
 {

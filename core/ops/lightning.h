@@ -25,6 +25,9 @@ int	 op_ln_present_tx(struct db *, const struct core_config *,
 	    const char *type, int64_t id, int64_t account_id, int64_t amount,
 	    int64_t now, struct db_ln *ln, int *paid, char *err, size_t errsz);
 
+/* The Lightning payment of BTCPay invoice id (no lock).  TALLY_OK or
+ * TALLY_E_NOTFOUND.  OUT: *ln. */
+int	 op_ln_get(struct db *, const char *btcpay_invoice, struct db_ln *ln);
 /*
  * Refresh the subject's newest Lightning payment from BTCPay (a webhook
  * may have been lost): settle it, or mark it expired or invalid.
