@@ -46,6 +46,85 @@ struct tally_purchase {
 	int64_t	 credits_unrecovered;
 };
 
+/*
+ * Rows that operations hand to handlers.  They keep the db_ names they
+ * had in db/ (files outside this change still use them); db/ fills them.
+ */
+
+/* An invoice. */
+struct db_invoice {
+	int64_t	 id;
+	int64_t	 account_id;
+	char	 number[32];
+	char	 status[16];
+	char	 kind[16];
+	char	 currency[4];
+	int64_t	 total;
+	int64_t	 period_start, period_end;	/* 0: none */
+	int64_t	 expires_at, paid_at;		/* 0: none */
+	char	 paid_via[16];
+	int64_t	 subscription_id;		/* 0: none */
+	char	 cycle_key[192];
+};
+
+/* One line of an invoice (or an outstanding item). */
+struct db_item {
+	int64_t	 id;
+	char	 description[2004];
+	int64_t	 amount;
+	char	 resource_id[1021];
+	char	 plan[64];
+};
+
+/* A Lightning payment: a BTCPay invoice for one of our subjects. */
+struct db_ln {
+	char	 btcpay_invoice[256];
+	char	 subject_type[16];
+	int64_t	 subject_id;
+	int64_t	 account_id;
+	int64_t	 amount;
+	char	 currency[4];
+	char	 bolt11[4096];
+	char	 checkout_url[1025];
+	char	 status[16];
+	int64_t	 expires_at;
+	int64_t	 created_at;
+};
+
+/* A gift of credits. */
+struct db_gift {
+	int64_t	 id;
+	char	 code[19];
+	int64_t	 creator_account_id;
+	int64_t	 credits;
+	char	 type[16];
+	char	 target_email[321];	/* normalised: ASCII lower case, <= 320 bytes */
+	int	 has_target;
+	char	 message[2004];
+	int	 has_message;
+	char	 status[16];
+	int64_t	 redeemed_by;
+	int64_t	 created_at;
+	int64_t	 redeemed_at;
+};
+
+/* A stored response of a POST with Idempotency-Key. */
+struct db_idem {
+	char	 hash[65];	/* hex SHA-256 of the request */
+	int64_t	 status;
+	char	*response;	/* malloc'd; free(3) */
+	int64_t	 created_at;
+};
+
+/* One audit log entry. */
+struct db_audit {
+	char	 actor[404];
+	char	 action[65];
+	char	 target[1024];
+	char	 details[4096];
+	int64_t	 created_at;
+};
+
 /* Ledger kinds, as API.md names them. */
 #define TX_PURCHASE		"purchase"
 #define TX_USAGE		"usage"
@@ -66,5 +145,22 @@ struct tally_purchase {
 #define LIMIT_REASON		500
 #define LIMIT_ACTOR		100
 #define LIMIT_IDEM_KEY		255
+
+/* A subscription row (db/db_sub.c reads and writes it). */
+struct db_sub {
+	int64_t	 id;
+	int64_t	 account_id;
+	char	 product[64];
+	char	 status[24];
+	char	 interval[16];
+	int64_t	 anchor_at;
+	int64_t	 end_months;
+	int64_t	 run_no;
+	int64_t	 period_start;
+	int64_t	 period_end;
+	int64_t	 next_charge_at;	/* 0: none */
+	int64_t	 cancel_at_period_end;
+	int64_t	 paused_at;		/* 0: none */
+};
 
 #endif

@@ -49,6 +49,43 @@ core_period_bounds(int64_t anchor, int64_t months, int interval,
 }
 
 int
+core_period_find(int64_t anchor, int interval, int64_t t, int64_t *k,
+    int64_t *start, int64_t *end)
+{
+	struct core_civil a, c;
+	int64_t		 len = core_interval_months(interval), i;
+	int		 rc;
+
+	if (len == 0 || t < anchor)
+		return TALLY_E_INVALID;
+	/* Outside years 1..9999 the civil dates are clamped, and
+	 * core_period_bounds refuses those times anyway. */
+	core_civil_from_time(anchor, &a);
+	core_civil_from_time(t, &c);
+	i = ((c.year - a.year) * 12 + (c.month - a.month)) / len;
+	/* Period i starts in month a.month + i * len, on a day clamped to
+	 * that month: the estimate is right or one period too far (and that
+	 * one may end past year 9999 when the right one does not). */
+	rc = core_period_bounds(anchor, i * len, interval, start, end);
+	if (i > 0 && (rc == TALLY_E_OVERFLOW || (rc == TALLY_OK &&
+	    t < *start))) {
+		i--;
+		rc = core_period_bounds(anchor, i * len, interval, start, end);
+		/* Stepped back from an overflow: t's period is the one past
+		 * year 9999. */
+		if (rc == TALLY_OK && t >= *end)
+			return TALLY_E_OVERFLOW;
+	}
+	if (rc != TALLY_OK)
+		return rc;
+	if (t < *start || t >= *end)
+		return TALLY_E_INTERNAL;	/* the estimate above was wrong */
+	if (k != NULL)
+		*k = i;
+	return TALLY_OK;
+}
+
+int
 core_sub_on_activate(int status, int cancel_flag, int entitled)
 {
 	switch (status) {

@@ -29,6 +29,18 @@ int	 core_sub_status_parse(const char *);
 int	 core_period_bounds(int64_t anchor, int64_t months_from_anchor,
 	    int interval, int64_t *start, int64_t *end);
 
+/*
+ * The period of that calendar (anchor, interval) containing t: period k
+ * is core_period_bounds(anchor, k * months, interval), so every period
+ * is computed from the anchor, never stepped from the last one.  This and
+ * core_period_bounds are the only calendar stepping the operations use.
+ * TALLY_OK, TALLY_E_INVALID (bad interval, or t before anchor) or
+ * TALLY_E_OVERFLOW (outside the years 1 to 9999).
+ * OUT: *k (may be NULL), *start, *end with start <= t < end.
+ */
+int	 core_period_find(int64_t anchor, int interval, int64_t t, int64_t *k,
+	    int64_t *start, int64_t *end);
+
 enum core_sub_action {
 	SUBACT_START,		/* charge now; a new period starts now */
 	SUBACT_UNCANCEL,	/* clear cancel_at_period_end; charge nothing */

@@ -5,23 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct db;
+#include "core/model.h"
 
-struct db_gift {
-	int64_t	 id;
-	char	 code[19];
-	int64_t	 creator_account_id;
-	int64_t	 credits;
-	char	 type[16];
-	char	 target_email[321];	/* normalised: ASCII lower case, <= 320 bytes */
-	int	 has_target;
-	char	 message[2004];
-	int	 has_message;
-	char	 status[16];
-	int64_t	 redeemed_by;
-	int64_t	 created_at;
-	int64_t	 redeemed_at;
-};
+struct db;
 
 /* Insert g (its id is set); TALLY_E_DUPLICATE when the code exists. */
 int	 db_gift_insert(struct db *, struct db_gift *g, int64_t now);

@@ -5,30 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/model.h"
+
 struct db;
-
-struct db_invoice {
-	int64_t	 id;
-	int64_t	 account_id;
-	char	 number[32];
-	char	 status[16];
-	char	 kind[16];
-	char	 currency[4];
-	int64_t	 total;
-	int64_t	 period_start, period_end;	/* 0: none */
-	int64_t	 expires_at, paid_at;		/* 0: none */
-	char	 paid_via[16];
-	int64_t	 subscription_id;		/* 0: none */
-	char	 cycle_key[192];
-};
-
-struct db_item {
-	int64_t	 id;
-	char	 description[2004];
-	int64_t	 amount;
-	char	 resource_id[1021];
-	char	 plan[64];
-};
 
 /* The account's next invoice sequence number, under its row lock (so
  * numbers are gap-free: a rolled-back invoice gives its number back). */

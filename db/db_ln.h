@@ -5,21 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct db;
+#include "core/model.h"
 
-struct db_ln {
-	char	 btcpay_invoice[256];
-	char	 subject_type[16];
-	int64_t	 subject_id;
-	int64_t	 account_id;
-	int64_t	 amount;
-	char	 currency[4];
-	char	 bolt11[4096];
-	char	 checkout_url[1025];
-	char	 status[16];
-	int64_t	 expires_at;
-	int64_t	 created_at;
-};
+struct db;
 
 int	 db_ln_insert(struct db *, const struct db_ln *, int64_t now);
 /* The newest payment of a subject, FOR UPDATE.  TALLY_E_NOTFOUND. */

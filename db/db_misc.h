@@ -9,14 +9,6 @@
 
 struct db;
 
-/* A stored response of a POST with Idempotency-Key. */
-struct db_idem {
-	char	 hash[65];	/* hex SHA-256 of the request */
-	int64_t	 status;
-	char	*response;	/* malloc'd; free(3) */
-	int64_t	 created_at;
-};
-
 /* TALLY_OK (OUT: *out), TALLY_E_NOTFOUND, or a db_exec() code. */
 int	 db_idem_get(struct db *, const char *caller, const char *key,
 	    struct db_idem *out);
@@ -27,14 +19,6 @@ int	 db_idem_put(struct db *, const char *caller, const char *key,
 int	 db_idem_purge(struct db *, int64_t cutoff, int64_t limit,
 	    uint64_t *n);
 int	 db_idem_delete(struct db *, const char *caller, const char *key);
-
-struct db_audit {
-	char	 actor[404];
-	char	 action[65];
-	char	 target[1024];
-	char	 details[4096];
-	int64_t	 created_at;
-};
 
 int	 db_audit_insert(struct db *, const char *actor, const char *action,
 	    const char *target, const char *details_json, int64_t now);

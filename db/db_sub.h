@@ -5,23 +5,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/model.h"
+
 struct db;
 
-struct db_sub {
-	int64_t	 id;
-	int64_t	 account_id;
-	char	 product[64];
-	char	 status[24];
-	char	 interval[16];
-	int64_t	 anchor_at;
-	int64_t	 end_months;
-	int64_t	 run_no;
-	int64_t	 period_start;
-	int64_t	 period_end;
-	int64_t	 next_charge_at;	/* 0: none */
-	int64_t	 cancel_at_period_end;
-	int64_t	 paused_at;		/* 0: none */
-};
 
 /* TALLY_OK or TALLY_E_NOTFOUND.  With lock, FOR UPDATE.  OUT: *s. */
 int	 db_sub_get(struct db *, int64_t account_id, const char *product,

@@ -3,10 +3,9 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "core/ops/audit.h"
 #include "core/ops/wallet.h"
 #include "core/result.h"
-#include "db/db.h"
-#include "db/db_misc.h"
 #include "fcgi/handlers.h"
 #include "fcgi/http.h"
 
@@ -98,7 +97,7 @@ h_admin_audit(struct http_req *req)
 		http_fail(req, TALLY_E_NOMEM, NULL, NULL);
 		return;
 	}
-	if ((rc = db_audit_list(req->db, (size_t)limit, rows, &n)) !=
+	if ((rc = op_audit_list(req->db, (size_t)limit, rows, &n)) !=
 	    TALLY_OK) {
 		free(rows);
 		http_fail(req, rc, NULL, NULL);

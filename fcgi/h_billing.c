@@ -1,14 +1,11 @@
 /* Payment method routes: saved card (Stripe) and Lightning auto-pay (NWC). */
-#include <stdlib.h>
 #include <string.h>
 
-#include "core/crypto.h"
 #include "core/json.h"
 #include "core/ops/log.h"
 #include "core/ops/card.h"
+#include "core/ops/methods.h"
 #include "core/result.h"
-#include "db/db.h"
-#include "db/db_pay.h"
 #include "fcgi/handlers.h"
 #include "fcgi/http.h"
 
@@ -17,19 +14,17 @@
 void
 h_billing_methods(struct http_req *req)
 {
-	struct db_profile prof;
+	struct op_methods m;
 	int		 rc;
 
-	rc = db_profile_get(req->db, req->account.id, &prof);
-	if (rc != TALLY_OK && rc != TALLY_E_NOTFOUND) {
+	if ((rc = op_methods_get(req->db, req->account.id, &m)) != TALLY_OK) {
 		http_fail(req, rc, NULL, NULL);
 		return;
 	}
 	/* The NWC string itself is never shown back, only that it is set. */
-	http_reply(req, 200, json_pack("{s:o,s:b}", "card",
-	    prof.card_pm[0] != '\0' ? json_pack("{s:s,s:s}", "brand",
-	    prof.card_brand, "last4", prof.card_last4) : json_null(), "nwc",
-	    prof.nwc_sealed[0] != '\0'));
+	http_reply(req, 200, json_pack("{s:o,s:b}", "card", m.has_card ?
+	    json_pack("{s:s,s:s}", "brand", m.card_brand, "last4",
+	    m.card_last4) : json_null(), "nwc", m.has_nwc));
 }
 
 void
@@ -72,7 +67,6 @@ void
 h_billing_nwc_put(struct http_req *req)
 {
 	const char	*url;
-	char		*sealed = NULL;
 	int		 rc;
 
 	if (core_json_str(req->json, "url", 1, 1, NWC_MAX, &url) != TALLY_OK ||
@@ -87,13 +81,8 @@ h_billing_nwc_put(struct http_req *req)
 		    "configured, so wallet connections cannot be stored", NULL);
 		return;
 	}
-	if ((rc = core_secret_seal(req->app->cfg.encryption_key, url,
-	    &sealed)) != TALLY_OK) {
-		http_fail(req, rc, NULL, NULL);
-		return;
-	}
-	rc = db_profile_set_nwc(req->db, req->account.id, sealed, req->now);
-	free(sealed);
+	rc = op_nwc_store(req->db, &req->app->cfg, &req->account, url,
+	    req->now);
 	if (rc != TALLY_OK) {
 		http_fail(req, rc, NULL, NULL);
 		return;
@@ -106,7 +95,7 @@ h_billing_nwc_delete(struct http_req *req)
 {
 	int	 rc;
 
-	rc = db_profile_set_nwc(req->db, req->account.id, NULL, req->now);
+	rc = op_nwc_remove(req->db, &req->account, req->now);
 	if (rc != TALLY_OK) {
 		http_fail(req, rc, NULL, NULL);
 		return;

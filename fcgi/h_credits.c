@@ -9,7 +9,6 @@
 #include "core/ops/lightning.h"
 #include "core/ops/wallet.h"
 #include "core/result.h"
-#include "db/db_ln.h"
 #include "fcgi/handlers.h"
 #include "fcgi/http.h"
 
@@ -180,7 +179,7 @@ h_credits_purchase_get(struct http_req *req)
 	if (strcmp(p.method, "lightning") == 0) {
 		json_object_del(o, "checkout_url");
 		if (strcmp(p.status, "pending") == 0 &&
-		    db_ln_get(req->db, p.provider_ref, &ln) == TALLY_OK)
+		    op_ln_get(req->db, p.provider_ref, &ln) == TALLY_OK)
 			json_object_set_new(o, "lightning",
 			    http_lightning_json(&ln));
 	}

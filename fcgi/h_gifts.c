@@ -7,8 +7,6 @@
 #include "core/ops/gift.h"
 #include "core/ops/wallet.h"
 #include "core/result.h"
-#include "db/db.h"
-#include "db/db_gift.h"
 #include "fcgi/handlers.h"
 #include "fcgi/http.h"
 
@@ -118,7 +116,7 @@ h_gift_public(struct http_req *req)
 
 	rc = core_gift_code_normalize(req->caps.v[0], code);
 	if (rc == TALLY_OK)
-		rc = db_gift_get_by_code(req->db, code, 0, &g);
+		rc = op_gift_by_code(req->db, code, &g);
 	if (rc != TALLY_OK) {
 		http_fail(req, rc == TALLY_E_INVALID ? TALLY_E_NOTFOUND : rc,
 		    rc == TALLY_E_INVALID || rc == TALLY_E_NOTFOUND ?
@@ -145,9 +143,8 @@ list(struct http_req *req, int received)
 		http_fail(req, TALLY_E_NOMEM, NULL, NULL);
 		return;
 	}
-	rc = received ? db_gift_list_received(req->db, req->account.id,
-	    GIFTS_MAX, gs, &n) : db_gift_list_created(req->db,
-	    req->account.id, GIFTS_MAX, gs, &n);
+	rc = op_gift_list(req->db, req->account.id, received, GIFTS_MAX, gs,
+	    &n);
 	if (rc != TALLY_OK) {
 		free(gs);
 		http_fail(req, rc, NULL, NULL);

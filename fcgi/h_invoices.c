@@ -1,6 +1,5 @@
 /* Invoice routes: list, show, pay (credits, card, Lightning), reissue,
  * admin mark-paid, and the internal resource activity feed. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,12 +8,11 @@
 #include "core/ops/card.h"
 #include "core/ops/invoice.h"
 #include "core/ops/lightning.h"
+#include "core/ops/plan.h"
 #include "core/ops/wallet.h"
 #include "core/plan.h"
 #include "core/result.h"
 #include "core/timeutil.h"
-#include "db/db.h"
-#include "db/db_invoice.h"
 #include "fcgi/handlers.h"
 #include "fcgi/http.h"
 
@@ -43,7 +41,7 @@ http_invoice_json(struct db *db, const struct db_invoice *inv, int items)
 		json_object_set_new(o, "paid_via", json_string(inv->paid_via));
 	if (!items || (its = calloc(ITEMS_MAX, sizeof(*its))) == NULL)
 		return o;
-	if (db_item_list(db, inv->id, ITEMS_MAX, its, &n) == TALLY_OK) {
+	if (op_invoice_items(db, inv->id, ITEMS_MAX, its, &n) == TALLY_OK) {
 		a = json_array();
 		for (i = 0; i < n; i++) {
 			it = json_pack("{s:s,s:I}", "description",
@@ -78,7 +76,7 @@ h_invoices_list(struct http_req *req)
 		http_fail(req, TALLY_E_NOMEM, NULL, NULL);
 		return;
 	}
-	rc = db_invoice_list(req->db, req->account.id, (size_t)limit, invs, &n);
+	rc = op_invoice_list(req->db, req->account.id, (size_t)limit, invs, &n);
 	if (rc != TALLY_OK) {
 		free(invs);
 		http_fail(req, rc, NULL, NULL);
@@ -99,7 +97,7 @@ invoice_or_respond(struct http_req *req, struct db_invoice *inv)
 	int64_t	 id = http_parse_id(req->caps.v[0]);
 	int	 rc;
 
-	rc = id < 0 ? TALLY_E_NOTFOUND : db_invoice_get(req->db,
+	rc = id < 0 ? TALLY_E_NOTFOUND : op_invoice_get(req->db,
 	    req->account.id, id, inv);
 	if (rc != TALLY_OK)
 		http_fail(req, rc, rc == TALLY_E_NOTFOUND ? "no such invoice" :
@@ -162,17 +160,12 @@ pay_lightning_tx(struct http_req *req, void *arg)
 	struct pay_call	*c = arg;
 	int		 rc;
 
-	if ((rc = db_invoice_lock(req->db, c->id, &c->inv)) != TALLY_OK)
-		return rc;
-	rc = op_ln_present_tx(req->db, &req->app->cfg, "invoice", c->inv.id,
-	    c->inv.account_id, c->inv.total, req->now, &c->ln, &c->paid,
-	    c->err, sizeof(c->err));
+	rc = op_invoice_pay_lightning_tx(req->db, &req->app->cfg, c->id,
+	    req->now, &c->inv, &c->ln, &c->paid, c->err, sizeof(c->err));
 	if (rc != TALLY_OK)
 		return rc;
 	if (c->paid) {
 		/* It was paid meanwhile (a lost webhook): show it paid. */
-		if ((rc = db_invoice_lock(req->db, c->id, &c->inv)) != TALLY_OK)
-			return rc;
 		http_reply(req, 200, http_invoice_json(req->db, &c->inv, 1));
 		return TALLY_OK;
 	}
@@ -180,43 +173,23 @@ pay_lightning_tx(struct http_req *req, void *arg)
 	return TALLY_OK;
 }
 
-struct card_paid {
-	const struct core_config *cfg;
-	int64_t		 id, amount, now;
-	const char	*currency;
-};
-
-static int
-card_paid_tx(struct db *db, void *arg)
-{
-	struct card_paid *c = arg;
-
-	return op_invoice_paid_tx(db, c->cfg, c->id, c->amount, c->currency,
-	    "card", c->now);
-}
-
 /* Charge the saved card now for the invoice (an explicit payer's click). */
 static void
 pay_saved_card(struct http_req *req, struct pay_call *c)
 {
-	const struct core_config *cfg = &req->app->cfg;
-	struct card_paid cp;
-	char		 ref[96], msg[512], pref[256];
+	char		 msg[512];
 	int		 rc, result;
 
-	/* Each minute's click is its own attempt; retries within it are
-	 * the same attempt to Stripe. */
-	snprintf(ref, sizeof(ref), "tally-invoice-%lld-card-%lld",
-	    (long long)c->id, (long long)(req->now / 60));
-	rc = op_card_charge_saved(req->db, cfg, req->account.id, c->inv.total,
-	    ref, req->now, &result, msg, sizeof(msg), pref, sizeof(pref));
+	rc = op_invoice_pay_saved_card(req->db, &req->app->cfg, &req->account,
+	    &c->inv, req->now, &result, msg, sizeof(msg));
 	if (rc != TALLY_OK) {
 		http_fail(req, rc, NULL, NULL);
 		return;
 	}
 	switch (result) {
 	case CARD_CHARGED:
-		break;
+		http_reply(req, 200, http_invoice_json(req->db, &c->inv, 1));
+		return;
 	case CARD_NONE:
 		http_bad_field(req, "use_saved_card", "no card is saved");
 		return;
@@ -227,18 +200,6 @@ pay_saved_card(struct http_req *req, struct pay_call *c)
 		http_fail(req, TALLY_E_PAYMENT, msg, NULL);
 		return;
 	}
-	cp.cfg = cfg;
-	cp.id = c->id;
-	cp.amount = c->inv.total;
-	cp.currency = c->inv.currency;
-	cp.now = req->now;
-	if ((rc = db_tx(req->db, card_paid_tx, &cp)) != TALLY_OK ||
-	    (rc = db_invoice_get(req->db, req->account.id, c->id, &c->inv)) !=
-	    TALLY_OK) {
-		http_fail(req, rc, NULL, NULL);
-		return;
-	}
-	http_reply(req, 200, http_invoice_json(req->db, &c->inv, 1));
 }
 
 void

@@ -3,7 +3,6 @@
 
 #include "core/ops/lightning.h"
 #include "core/result.h"
-#include "db/db.h"
 #include "fcgi/handlers.h"
 #include "fcgi/http.h"
 
@@ -40,26 +39,10 @@ purchase_tx(struct http_req *req, void *arg)
 	return TALLY_OK;
 }
 
-struct refresh {
-	const struct core_config *cfg;
-	const char	*type;
-	int64_t		 id, now;
-};
-
-static int
-refresh_tx(struct db *db, void *arg)
-{
-	struct refresh	*r = arg;
-
-	return op_ln_refresh_tx(db, r->cfg, r->type, r->id, r->now);
-}
-
 int
 http_ln_refresh(struct http_req *req, const char *type, int64_t id)
 {
-	struct refresh	 r = { &req->app->cfg, type, id, req->now };
-
-	return db_tx(req->db, refresh_tx, &r);
+	return op_ln_refresh(req->db, &req->app->cfg, type, id, req->now);
 }
 
 int

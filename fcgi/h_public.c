@@ -1,17 +1,17 @@
 /* Public routes: health, catalog, credit packages. */
 #include "core/config.h"
 #include "core/ops/log.h"
+#include "core/ops/store.h"
 #include "core/result.h"
-#include "db/db.h"
 #include "fcgi/handlers.h"
 #include "fcgi/http.h"
 
 void
 h_health(struct http_req *req)
 {
-	if (db_ping(req->db) != TALLY_OK) {
+	if (op_store_ping(req->db) != TALLY_OK) {
 		core_log("warn", "db.unavailable", json_pack("{s:s,s:s}",
-		    "req", req->id, "error", req->db->err));
+		    "req", req->id, "error", op_store_error(req->db)));
 		http_reply(req, 503, json_pack("{s:s}", "status",
 		    "unavailable"));
 		return;

@@ -4,10 +4,9 @@
 #include "core/ops/log.h"
 #include "core/ops/card.h"
 #include "core/ops/lightning.h"
+#include "core/ops/webhook.h"
 #include "core/result.h"
 #include "core/signature.h"
-#include "db/db.h"
-#include "db/db_pay.h"
 #include "fcgi/handlers.h"
 #include "fcgi/http.h"
 
@@ -17,39 +16,17 @@ struct http_hook {
 	json_t		*event;
 	const char	*id, *type;	/* the dedupe id and the event type */
 	int		 duplicate;
-	int		(*apply)(struct db *, const struct core_config *,
-			    const json_t *, int64_t);
-	const struct core_config *cfg;
-	int64_t		 now;
+	op_webhook_fn	 apply;
 };
-
-/* The effect and its dedupe row commit together: a crash in between lets
- * the provider's retry redo it cleanly. */
-static int
-hook_tx(struct db *db, void *arg)
-{
-	struct http_hook *h = arg;
-	int		 rc;
-
-	h->duplicate = 0;
-	rc = db_webhook_seen(db, h->provider, h->id, h->type, h->now);
-	if (rc == TALLY_E_DUPLICATE) {
-		h->duplicate = 1;
-		return TALLY_OK;
-	}
-	if (rc != TALLY_OK)
-		return rc;
-	return h->apply(db, h->cfg, h->event, h->now);
-}
 
 static void
 run_hook(struct http_req *req, struct http_hook *h)
 {
 	int	 rc;
 
-	h->cfg = &req->app->cfg;
-	h->now = req->now;
-	rc = db_tx(req->db, hook_tx, h);
+	/* The effect and its dedupe row commit together. */
+	rc = op_webhook_apply(req->db, &req->app->cfg, h->provider, h->id,
+	    h->type, h->event, h->apply, req->now, &h->duplicate);
 	core_log(rc == TALLY_OK ? "info" : "error", "webhook", json_pack(
 	    "{s:s,s:s,s:s,s:s,s:b,s:s}", "req", req->id, "provider",
 	    h->provider, "event", h->id, "type", h->type, "duplicate",
@@ -70,8 +47,7 @@ run_hook(struct http_req *req, struct http_hook *h)
  */
 static void
 webhook(struct http_req *req, int verify_rc, const char *provider,
-    const char *id_key, int (*apply)(struct db *, const struct core_config *,
-    const json_t *, int64_t))
+    const char *id_key, op_webhook_fn apply)
 {
 	struct http_hook h;
 

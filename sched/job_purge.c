@@ -1,9 +1,7 @@
 /* Job purge: forget Idempotency-Key responses after 24 hours and failed
  * gift redemptions after a day (the rate limit looks back 10 minutes). */
+#include "core/ops/purge.h"
 #include "core/result.h"
-#include "db/db.h"
-#include "db/db_gift.h"
-#include "db/db_misc.h"
 #include "sched/sched.h"
 
 #define IDEM_TTL	(24 * 60 * 60)
@@ -13,16 +11,13 @@
 int
 job_purge(struct sched_ctx *ctx, json_t *counts)
 {
-	uint64_t	 n, total = 0, failures = 0;
+	uint64_t	 total = 0, failures = 0;
 	int		 rc;
 
-	/* Small batches keep each DELETE's locks short. */
-	do {
-		rc = db_idem_purge(ctx->db, ctx->now - IDEM_TTL, BATCH, &n);
-		total += n;
-	} while (rc == TALLY_OK && n == BATCH && !*ctx->stop);
+	rc = op_purge_idempotency(ctx->db, ctx->now - IDEM_TTL, BATCH,
+	    ctx->stop, &total);
 	if (rc == TALLY_OK)
-		rc = db_gift_failures_purge(ctx->db, ctx->now - FAILURE_TTL,
+		rc = op_purge_gift_failures(ctx->db, ctx->now - FAILURE_TTL,
 		    &failures);
 	json_object_set_new(counts, "idempotency_keys",
 	    json_integer((json_int_t)total));

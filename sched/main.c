@@ -11,9 +11,9 @@
 
 #include "core/ops/log.h"
 #include "core/ops/config.h"
+#include "core/ops/store.h"
 #include "core/result.h"
 #include "core/timeutil.h"
-#include "db/db.h"
 #include "sched/sched.h"
 
 /* In order: payments settle before anything expires, and charges come
@@ -68,7 +68,7 @@ tick(struct sched_ctx *ctx)
 
 	for (i = 0; i < NJOBS && !stop; i++) {
 		snprintf(lock, sizeof(lock), "tally.job.%s", jobs[i].name);
-		if ((rc = db_lock_try(ctx->db, lock)) != TALLY_OK) {
+		if ((rc = op_store_lock_try(ctx->db, lock)) != TALLY_OK) {
 			core_log(rc == TALLY_E_CONFLICT ? "info" : "error",
 			    "sched.job.skipped", json_pack("{s:s,s:s}", "job",
 			    jobs[i].name, "why", core_strerror(rc)));
@@ -78,7 +78,7 @@ tick(struct sched_ctx *ctx)
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		rc = jobs[i].run(ctx, counts);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		db_unlock(ctx->db, lock);
+		op_store_unlock(ctx->db, lock);
 		json_object_set_new(counts, "job", json_string(jobs[i].name));
 		json_object_set_new(counts, "ms", json_integer(
 		    (t1.tv_sec - t0.tv_sec) * 1000 +
@@ -87,7 +87,7 @@ tick(struct sched_ctx *ctx)
 			json_object_set_new(counts, "error",
 			    json_string(core_strerror(rc)));
 			json_object_set_new(counts, "db",
-			    json_string(ctx->db->err));
+			    json_string(op_store_error(ctx->db)));
 		}
 		core_log(rc == TALLY_OK ? "info" : "error", "sched.job", counts);
 		poll_signals();
@@ -133,7 +133,7 @@ main(int argc, char *argv[])
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
-	if (db_library_init() != TALLY_OK ||
+	if (op_store_library_init() != TALLY_OK ||
 	    curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		fprintf(stderr, "tally-scheduler: cannot initialise MariaDB\n");
 		return 1;
@@ -141,15 +141,15 @@ main(int argc, char *argv[])
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.cfg = &cfg;
 	ctx.stop = &stop;
-	if ((ctx.db = db_new(&cfg)) == NULL)
+	if ((ctx.db = op_store_new(&cfg)) == NULL)
 		return 1;
 	core_log("info", "sched.start", json_pack("{s:i,s:b}", "tick_seconds",
 	    (int)cfg.tick_seconds, "once", once));
 	while (!stop) {
 		ctx.now = (int64_t)time(NULL) + offset;
-		if (db_connect(ctx.db) != TALLY_OK)
+		if (op_store_connect(ctx.db) != TALLY_OK)
 			core_log("error", "sched.db", json_pack("{s:s}", "error",
-			    ctx.db->err));
+			    op_store_error(ctx.db)));
 		else
 			tick(&ctx);
 		if (once)
@@ -161,7 +161,7 @@ main(int argc, char *argv[])
 			stop = 1;
 	}
 	core_log("info", "sched.stop", NULL);
-	db_free(ctx.db);
-	db_library_end();
+	op_store_free(ctx.db);
+	op_store_library_end();
 	return 0;
 }

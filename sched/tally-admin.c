@@ -13,9 +13,8 @@
 #include "core/money.h"
 #include "core/ops/card.h"
 #include "core/ops/config.h"
+#include "core/ops/store.h"
 #include "core/result.h"
-#include "db/db.h"
-#include "db/db_wallet.h"
 
 #ifndef TALLY_SHARE
 #define TALLY_SHARE "/usr/local/share/tally"
@@ -60,7 +59,7 @@ cmd_migrate(const struct core_config *cfg, int argc, char *argv[])
 	if (dir == NULL)
 		dir = stat("db/migrations", &st) == 0 ? "db/migrations" :
 		    TALLY_SHARE "/migrations";
-	if (db_migrate(cfg, dir, log_applied, err, sizeof(err)) != TALLY_OK) {
+	if (op_store_migrate(cfg, dir, log_applied, err, sizeof(err)) != TALLY_OK) {
 		fprintf(stderr, "tally-admin: migrate: %s\n", err);
 		return 1;
 	}
@@ -157,7 +156,6 @@ cmd_charge(const struct core_config *cfg, int argc, char *argv[])
 {
 	static const char *const names[] = { "charged", "declined",
 	    "needs_authentication", "no_card", "error" };
-	struct tally_account a;
 	struct db	*db;
 	const char	*user = NULL, *ref = NULL;
 	char		 msg[512], pref[256];
@@ -179,18 +177,17 @@ cmd_charge(const struct core_config *cfg, int argc, char *argv[])
 	}
 	if (user == NULL || ref == NULL || amount <= 0)
 		usage();
-	if (db_library_init() != TALLY_OK ||
+	if (op_store_library_init() != TALLY_OK ||
 	    curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
-	    (db = db_new(cfg)) == NULL)
+	    (db = op_store_new(cfg)) == NULL)
 		return 1;
-	if ((rc = db_account_get(db, user, &a)) == TALLY_OK)
-		rc = op_card_charge_saved(db, cfg, a.id, amount, ref,
-		    (int64_t)time(NULL), &result, msg, sizeof(msg), pref,
-		    sizeof(pref));
+	rc = op_card_charge_user(db, cfg, user, amount, ref,
+	    (int64_t)time(NULL), &result, msg, sizeof(msg), pref,
+	    sizeof(pref));
 	if (rc != TALLY_OK) {
 		fprintf(stderr, "tally-admin: charge-card: %s\n",
 		    core_strerror(rc));
-		db_free(db);
+		op_store_free(db);
 		return 1;
 	}
 	o = json_pack("{s:s,s:s,s:s}", "result", names[result], "message",
@@ -198,7 +195,7 @@ cmd_charge(const struct core_config *cfg, int argc, char *argv[])
 	json_dumpf(o, stdout, JSON_COMPACT);
 	printf("\n");
 	json_decref(o);
-	db_free(db);
+	op_store_free(db);
 	return result == CARD_CHARGED ? 0 : 3;
 }
 

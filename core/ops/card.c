@@ -30,6 +30,20 @@ lower(const char *in, char *out, size_t outsz)
 }
 
 int
+op_purchase_get(struct db *db, int64_t account_id, int64_t id,
+    struct tally_purchase *p)
+{
+	return db_purchase_get(db, account_id, id, p);
+}
+
+int
+op_purchase_list(struct db *db, int64_t account_id, size_t max,
+    struct tally_purchase *ps, size_t *n)
+{
+	return db_purchase_list(db, account_id, max, ps, n);
+}
+
+int
 op_purchase_insert_tx(struct db *db, const struct core_config *cfg,
     const struct tally_account *a, const struct core_package *pk,
     const char *method, int64_t expires_at, int64_t now,
@@ -343,6 +357,30 @@ op_card_charge_saved(struct db *db, const struct core_config *cfg,
 	    message, now);
 	/* The same reference again is the same attempt: already recorded. */
 	return rc == TALLY_E_DUPLICATE ? TALLY_OK : rc;
+}
+
+int
+op_card_charge_user(struct db *db, const struct core_config *cfg,
+    const char *user_id, int64_t amount, const char *reference, int64_t now,
+    int *result, char *message, size_t msgsz, char *provider_ref,
+    size_t refsz)
+{
+	struct tally_account a;
+	int		 rc;
+
+	*result = CARD_ERROR;
+	message[0] = '\0';
+	provider_ref[0] = '\0';
+	if ((rc = db_account_get(db, user_id, &a)) != TALLY_OK)
+		return rc;
+	return op_card_charge_saved(db, cfg, a.id, amount, reference, now,
+	    result, message, msgsz, provider_ref, refsz);
+}
+
+int
+op_card_expire_purchases(struct db *db, int64_t now, uint64_t *n)
+{
+	return db_purchase_expire(db, "card", now, n);
 }
 
 int

@@ -13,6 +13,13 @@
 
 struct db;
 
+/* The account's purchase id (another account's is TALLY_E_NOTFOUND).
+ * OUT: *p. */
+int	 op_purchase_get(struct db *, int64_t account_id, int64_t id,
+	    struct tally_purchase *p);
+/* The account's purchases, newest first, at most max.  OUT: ps[0..*n). */
+int	 op_purchase_list(struct db *, int64_t account_id, size_t max,
+	    struct tally_purchase *ps, size_t *n);
 /* Insert a pending purchase of package pk by method (card, lightning). */
 int	 op_purchase_insert_tx(struct db *, const struct core_config *,
 	    const struct tally_account *, const struct core_package *pk,
@@ -62,6 +69,19 @@ int	 op_card_charge_saved(struct db *, const struct core_config *,
 	    int64_t now, int *result, char *message, size_t msgsz,
 	    char *provider_ref, size_t refsz);
 
+/*
+ * The same for the account of user_id (an operator's manual charge):
+ * TALLY_E_NOTFOUND when no such account exists.
+ */
+int	 op_card_charge_user(struct db *, const struct core_config *,
+	    const char *user_id, int64_t amount, const char *reference,
+	    int64_t now, int *result, char *message, size_t msgsz,
+	    char *provider_ref, size_t refsz);
+/*
+ * Pending card purchases whose Checkout Session expired (expires_at
+ * before now) become expired.  OUT: *n.
+ */
+int	 op_card_expire_purchases(struct db *, int64_t now, uint64_t *n);
 /*
  * Apply a verified Stripe event in the caller's transaction, after its
  * dedupe row was written.  Unknown types are ignored (TALLY_OK).

@@ -9,6 +9,7 @@
 #include "core/ops/mail.h"
 #include "core/result.h"
 #include "db/db.h"
+#include "db/db_gift.h"
 #include "db/db_wallet.h"
 
 #define CODE_TRIES	4
@@ -234,4 +235,19 @@ int
 op_gift_attempt_ok(struct db *db, int64_t attempt)
 {
 	return db_gift_failure_delete(db, attempt);
+}
+
+int
+op_gift_by_code(struct db *db, const char *code, struct db_gift *g)
+{
+	return db_gift_get_by_code(db, code, 0, g);
+}
+
+int
+op_gift_list(struct db *db, int64_t account_id, int received, size_t max,
+    struct db_gift *gs, size_t *n)
+{
+	if (received)
+		return db_gift_list_received(db, account_id, max, gs, n);
+	return db_gift_list_created(db, account_id, max, gs, n);
 }

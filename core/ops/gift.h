@@ -8,7 +8,6 @@
 
 #include "core/config.h"
 #include "core/model.h"
-#include "db/db_gift.h"
 
 struct db;
 
@@ -61,6 +60,16 @@ int	 op_gift_redeem_pending_tx(struct db *, const struct tally_account *,
  */
 int	 op_gift_attempt_begin(struct db *, int64_t account_id, int64_t now,
 	    int64_t *attempt, int64_t *retry_after);
+/* A gift by its bare code (no lock).  TALLY_OK or TALLY_E_NOTFOUND.
+ * OUT: *g. */
+int	 op_gift_by_code(struct db *, const char *code, struct db_gift *g);
+/*
+ * The account's gifts, newest first: those it created, or with received
+ * set those it redeemed.  OUT: gs[0..*n), at most max.
+ */
+int	 op_gift_list(struct db *, int64_t account_id, int received,
+	    size_t max, struct db_gift *gs, size_t *n);
+
 /* The attempt did not fail (redeemed, or refused for a reason that is
  * no guess: already redeemed, one's own gift). */
 int	 op_gift_attempt_ok(struct db *, int64_t attempt);

@@ -1,6 +1,7 @@
-/* The invoice engine: numbering, claiming outstanding items, payment and
- * its effects, invoice-billed subscriptions, per-resource plans, and the
- * payment cascade. */
+/* The invoice engine: numbering, claiming outstanding items, reading,
+ * payment and its effects, reissue, expiry, and the invoice emails.
+ * Invoice subscriptions are in invoice_sub.h, per-resource plans in
+ * plan.h, the payment cascade in cascade.h. */
 #ifndef CORE_OP_INVOICE_H
 #define CORE_OP_INVOICE_H
 
@@ -9,8 +10,6 @@
 
 #include "core/config.h"
 #include "core/model.h"
-#include "db/db_invoice.h"
-#include "db/db_sub.h"
 
 struct db;
 
@@ -41,6 +40,18 @@ int	 op_invoice_claim_tx(struct db *, const struct core_config *,
 	    int64_t account_id, int64_t now, int *created,
 	    struct db_invoice *inv);
 
+/* The account's invoice id; another account's is TALLY_E_NOTFOUND.
+ * OUT: *inv. */
+int	 op_invoice_get(struct db *, int64_t account_id, int64_t id,
+	    struct db_invoice *inv);
+/* The account's invoices, newest first, at most max.
+ * OUT: invs[0..*n). */
+int	 op_invoice_list(struct db *, int64_t account_id, size_t max,
+	    struct db_invoice *invs, size_t *n);
+/* The items of invoice id, at most max.  OUT: items[0..*n). */
+int	 op_invoice_items(struct db *, int64_t invoice_id, size_t max,
+	    struct db_item *items, size_t *n);
+
 /*
  * Record that invoice id was paid amount (currency) via a method, and
  * apply its effect (a subscription starts or extends).  Paid already is
@@ -60,6 +71,24 @@ int	 op_invoice_pay_credits_tx(struct db *, const struct core_config *,
 	    const struct tally_account *, int64_t id, int64_t now,
 	    struct db_invoice *inv);
 
+/*
+ * The Lightning payment for invoice id, in the caller's transaction (see
+ * op_ln_present_tx).  When it turns out paid meanwhile (a lost webhook),
+ * *paid is set and *inv is the invoice after it.  OUT: *inv, *ln, *paid.
+ */
+int	 op_invoice_pay_lightning_tx(struct db *, const struct core_config *,
+	    int64_t id, int64_t now, struct db_invoice *inv, struct db_ln *ln,
+	    int *paid, char *err, size_t errsz);
+/*
+ * Charge the account's saved card now for its invoice *inv (an explicit
+ * payer's click; each minute's click is one attempt to Stripe) and, when
+ * charged, record it paid in a transaction of its own.  TALLY_OK whenever
+ * *result (enum op_card_result) is set, else a database code.
+ * OUT: *result, message (the decline reason), *inv (after).
+ */
+int	 op_invoice_pay_saved_card(struct db *, const struct core_config *,
+	    const struct tally_account *, struct db_invoice *inv, int64_t now,
+	    int *result, char *message, size_t msgsz);
 /* Admin: mark a pending invoice paid by hand, with an audit row. */
 int	 op_invoice_mark_paid_tx(struct db *, const struct core_config *,
 	    int64_t id, const char *actor, const char *reference,
@@ -74,38 +103,26 @@ int	 op_invoice_reissue_tx(struct db *, const struct core_config *,
 	    const struct tally_account *, int64_t id, int64_t now,
 	    struct db_invoice *inv);
 
-/*
- * Activate an invoice-billed product: a subscription in
- * pending_activation with a first invoice to pay (the pending one again
- * when it is still payable).  An active subscription keeps running (the
- * interval applies from the next renewal).  OUT: *s, *inv (inv->id 0
- * when none is due).
- */
-int	 op_invoice_sub_activate_tx(struct db *, const struct core_config *,
-	    const struct tally_account *, const struct core_product *p,
-	    int iv, int64_t now, struct db_sub *s, struct db_invoice *inv);
-
-/*
- * Record a resource activity (idempotent by resource, type, at) and its
- * prorated item, setting the billing anchor on the first billable one.
- * OUT: *duplicate (recorded before: nothing done).
- */
-int	 op_activity_record_tx(struct db *, const struct core_config *,
-	    int64_t account_id, const char *resource, const char *type,
-	    const char *plan, int64_t at, int64_t now, int *duplicate);
-
+/* What the invoice and plan jobs did, for their log lines. */
 struct op_invoice_counts {
 	int64_t	 renewals, invoices, paid, emailed, expired, ended, errors;
 };
 
-/* Job: renewal invoices for invoice-billed subscriptions, emailed. */
-int	 op_invoice_renewals(struct db *, const struct core_config *,
-	    int64_t now, struct op_invoice_counts *);
-/* Job: plan renewals at period starts, claims, and the payment cascade. */
-int	 op_plan_billing(struct db *, const struct core_config *, int64_t now,
-	    volatile int *stop, struct op_invoice_counts *);
+/*
+ * Email the account that invoice inv is issued (template "invoice") or
+ * due ("invoice_due", with reason), in the caller's transaction, once
+ * per invoice and template.
+ */
+int	 op_invoice_mail_tx(struct db *, const struct core_config *,
+	    const struct db_invoice *inv, const char *template,
+	    const char *reason, int64_t now);
+
 /* Job: expire pending invoices and ended invoice subscriptions. */
 int	 op_invoice_expiry(struct db *, const struct core_config *,
 	    int64_t now, struct op_invoice_counts *);
+
+/* Callers from before the split (fcgi/h_subscriptions.c) find
+ * op_invoice_sub_activate_tx here; new code includes invoice_sub.h. */
+#include "core/ops/invoice_sub.h"
 
 #endif

@@ -171,6 +171,12 @@ op_ln_present_tx(struct db *db, const struct core_config *cfg,
 }
 
 int
+op_ln_get(struct db *db, const char *btcpay_invoice, struct db_ln *ln)
+{
+	return db_ln_get(db, btcpay_invoice, ln);
+}
+
+int
 op_ln_refresh_tx(struct db *db, const struct core_config *cfg,
     const char *type, int64_t id, int64_t now)
 {
@@ -184,6 +190,29 @@ op_ln_refresh_tx(struct db *db, const struct core_config *cfg,
 	if (rc != TALLY_OK || strcmp(ln.status, "new") != 0)
 		return rc;
 	return check(db, cfg, &ln, now, state, sizeof(state));
+}
+
+struct refresh {
+	const struct core_config *cfg;
+	const char	*type;
+	int64_t		 id, now;
+};
+
+static int
+refresh_tx(struct db *db, void *arg)
+{
+	struct refresh	*r = arg;
+
+	return op_ln_refresh_tx(db, r->cfg, r->type, r->id, r->now);
+}
+
+int
+op_ln_refresh(struct db *db, const struct core_config *cfg, const char *type,
+    int64_t id, int64_t now)
+{
+	struct refresh	 r = { cfg, type, id, now };
+
+	return db_tx(db, refresh_tx, &r);
 }
 
 int

@@ -10,7 +10,6 @@
 
 #include "core/config.h"
 #include "core/model.h"
-#include "db/db_ln.h"
 
 struct db;
 
@@ -26,11 +25,17 @@ int	 op_ln_present_tx(struct db *, const struct core_config *,
 	    const char *type, int64_t id, int64_t account_id, int64_t amount,
 	    int64_t now, struct db_ln *ln, int *paid, char *err, size_t errsz);
 
+/* The Lightning payment of BTCPay invoice id (no lock).  TALLY_OK or
+ * TALLY_E_NOTFOUND.  OUT: *ln. */
+int	 op_ln_get(struct db *, const char *btcpay_invoice, struct db_ln *ln);
 /*
  * Refresh the subject's newest Lightning payment from BTCPay (a webhook
  * may have been lost): settle it, or mark it expired or invalid.
  */
 int	 op_ln_refresh_tx(struct db *, const struct core_config *,
+	    const char *type, int64_t id, int64_t now);
+/* The same in a transaction of its own (a handler's reading refresh). */
+int	 op_ln_refresh(struct db *, const struct core_config *,
 	    const char *type, int64_t id, int64_t now);
 
 /* A pending Lightning purchase of package pk. OUT: *p, *ln. */

@@ -65,6 +65,12 @@ op_store_error_clear(struct db *db)
 }
 
 int
+op_store_tx(struct db *db, op_store_tx_fn fn, void *arg)
+{
+	return db_tx(db, fn, arg);
+}
+
+int
 op_store_lock_try(struct db *db, const char *name)
 {
 	return db_lock_try(db, name);

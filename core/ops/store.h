@@ -29,6 +29,16 @@ const char *op_store_error(const struct db *);
 void	 op_store_error_clear(struct db *);
 
 /*
+ * Run fn(db, arg) in one transaction and commit it; fn returns TALLY_OK
+ * to commit, or any other code to roll back and return it.  A deadlock
+ * or lock wait timeout runs fn again (a few times), so fn must be safe to
+ * repeat.  For callers that put several operations' *_tx effects (and an
+ * idempotency row) into one transaction.
+ */
+typedef int (*op_store_tx_fn)(struct db *, void *arg);
+int	 op_store_tx(struct db *, op_store_tx_fn fn, void *arg);
+
+/*
  * A named server lock for this connection: TALLY_OK when taken,
  * TALLY_E_CONFLICT when another connection holds it.
  */

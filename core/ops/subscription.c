@@ -13,6 +13,7 @@
 #include "core/subscription.h"
 #include "core/timeutil.h"
 #include "db/db.h"
+#include "db/db_sub.h"
 #include "db/db_wallet.h"
 
 /*
@@ -244,13 +245,17 @@ pause_sub(struct db *db, const struct core_config *cfg,
 static int
 next_period(struct db_sub *s, int iv)
 {
+	int64_t	 start, end;
 	int	 rc;
 
-	s->period_start = s->period_end;
-	s->end_months += core_interval_months(iv);
-	if ((rc = core_time_add_months(s->anchor_at, s->end_months,
-	    &s->period_end)) != TALLY_OK)
+	/* The one calendar function: the period end_months after the
+	 * anchor, one interval long. */
+	if ((rc = core_period_bounds(s->anchor_at, s->end_months, iv, &start,
+	    &end)) != TALLY_OK)
 		return rc;
+	s->period_start = s->period_end;
+	s->period_end = end;
+	s->end_months += core_interval_months(iv);
 	s->next_charge_at = s->period_end;
 	return TALLY_OK;
 }

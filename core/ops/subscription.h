@@ -8,7 +8,6 @@
 
 #include "core/config.h"
 #include "core/model.h"
-#include "db/db_sub.h"
 
 struct db;
 

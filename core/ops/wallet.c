@@ -8,7 +8,6 @@
 #include "core/ops/wallet.h"
 #include "core/result.h"
 #include "db/db_misc.h"
-#include "db/db_pay.h"
 #include "db/db_wallet.h"
 
 int
@@ -149,20 +148,6 @@ op_ledger_list(struct db *db, int64_t account_id, int64_t before,
     size_t max, struct tally_tx *txs, size_t *n)
 {
 	return db_ledger_list(db, account_id, before, max, txs, n);
-}
-
-int
-op_purchase_list(struct db *db, int64_t account_id, size_t max,
-    struct tally_purchase *ps, size_t *n)
-{
-	return db_purchase_list(db, account_id, max, ps, n);
-}
-
-int
-op_purchase_get(struct db *db, int64_t account_id, int64_t id,
-    struct tally_purchase *p)
-{
-	return db_purchase_get(db, account_id, id, p);
 }
 
 int

@@ -66,12 +66,6 @@ int	 op_account_balance(struct db *, const char *user_id,
 int	 op_ledger_list(struct db *, int64_t account_id, int64_t before,
 	    size_t max, struct tally_tx *txs, size_t *n);
 
-/* The account's credit purchases, newest first; one of them by id
- * (TALLY_E_NOTFOUND when it is not the account's). */
-int	 op_purchase_list(struct db *, int64_t account_id, size_t max,
-	    struct tally_purchase *ps, size_t *n);
-int	 op_purchase_get(struct db *, int64_t account_id, int64_t id,
-	    struct tally_purchase *p);
 
 /* A signed admin adjustment with its audit row. */
 int	 op_credits_adjust_tx(struct db *, const struct tally_account *,

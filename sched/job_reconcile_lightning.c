@@ -1,30 +1,11 @@
-/* Jobs expire-purchases and reconcile-lightning. */
+/* Job reconcile-lightning: ask BTCPay about open Lightning payments
+ * whose webhook may be lost. */
 #include "core/ops/lightning.h"
 #include "core/result.h"
-#include "db/db.h"
-#include "db/db_pay.h"
 #include "sched/sched.h"
 
 #define RECONCILE_PER_TICK	500
 
-/*
- * Pending card purchases past their Checkout Session's expiry become
- * expired.  Lightning purchases are left to reconcile-lightning, which
- * asks BTCPay first, so that a payment made at the last moment is never
- * expired here.
- */
-int
-job_expire_purchases(struct sched_ctx *ctx, json_t *counts)
-{
-	uint64_t	 n = 0;
-	int		 rc;
-
-	rc = db_purchase_expire(ctx->db, "card", ctx->now, &n);
-	json_object_set_new(counts, "expired", json_integer((json_int_t)n));
-	return rc;
-}
-
-/* Ask BTCPay about open Lightning payments whose webhook may be lost. */
 int
 job_reconcile_lightning(struct sched_ctx *ctx, json_t *counts)
 {

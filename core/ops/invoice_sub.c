@@ -1,0 +1,283 @@
+/* Invoice-billed subscriptions over the invoice engine: activation with
+ * a first invoice, what a paid invoice does to its subscription, renewal
+ * invoices, reissue checks and expiry. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "core/ops/invoice.h"
+#include "core/ops/invoice_sub.h"
+#include "core/ops/log.h"
+#include "core/ops/subscription.h"
+#include "core/result.h"
+#include "core/subscription.h"
+#include "core/timeutil.h"
+#include "db/db.h"
+#include "db/db_invoice.h"
+#include "db/db_sub.h"
+#include "db/db_wallet.h"
+
+#define BATCH		100
+
+/* The months an invoice's subscription interval spans. */
+static int
+sub_interval(const struct db_sub *s)
+{
+	int	 iv = core_interval_parse(s->interval);
+
+	return iv < 0 ? CORE_INTERVAL_MONTHLY : iv;
+}
+
+int
+op_invoice_sub_paid_tx(struct db *db, const struct db_invoice *inv,
+    int64_t now)
+{
+	struct db_sub	 s;
+	int64_t		 start;
+	int		 rc, iv;
+
+	if (inv->subscription_id == 0)
+		return TALLY_OK;
+	if ((rc = db_sub_lock_id(db, inv->subscription_id, &s)) != TALLY_OK)
+		return rc == TALLY_E_NOTFOUND ? TALLY_OK : rc;
+	iv = sub_interval(&s);
+	if (op_sub_status(&s) == SUB_PENDING) {
+		/* The first invoice: the period starts when it is paid. */
+		s.anchor_at = now;
+		s.end_months = core_interval_months(iv);
+		if ((rc = core_period_bounds(now, 0, iv, &s.period_start,
+		    &s.period_end)) != TALLY_OK)
+			return rc;
+	} else if (inv->period_start == s.period_end &&
+	    (op_sub_status(&s) == SUB_ACTIVE ||
+	    op_sub_status(&s) == SUB_EXPIRED)) {
+		/* A renewal extends from the old end, not from today; the
+		 * new end is counted from the anchor. */
+		s.period_start = s.period_end;
+		if ((rc = core_period_bounds(s.anchor_at, s.end_months, iv,
+		    &start, &s.period_end)) != TALLY_OK)
+			return rc;
+		s.end_months += core_interval_months(iv);
+	} else {
+		core_log("warn", "invoice.stale_payment", json_pack(
+		    "{s:I,s:I}", "invoice_id", (json_int_t)inv->id,
+		    "subscription_id", (json_int_t)s.id));
+		return TALLY_OK;
+	}
+	snprintf(s.status, sizeof(s.status), "active");
+	s.next_charge_at = 0;
+	s.paused_at = 0;
+	return db_sub_update(db, &s, now);
+}
+
+/* The first or a renewal invoice of subscription s for [start, end). */
+static int
+sub_invoice(struct db *db, const struct core_config *cfg,
+    const struct core_product *p, const struct db_sub *s, int iv,
+    int64_t start, int64_t end, const char *cycle_key, int64_t now,
+    struct db_invoice *inv)
+{
+	struct op_item	 item;
+	char		 desc[256], from[32], to[32];
+
+	core_time_format_iso(start, from, sizeof(from));
+	core_time_format_iso(end, to, sizeof(to));
+	snprintf(desc, sizeof(desc), "%s, %s, %.10s to %.10s", p->name,
+	    core_interval_name(iv), from, to);
+	memset(&item, 0, sizeof(item));
+	item.description = desc;
+	item.amount = p->price[iv];
+	return op_invoice_create_tx(db, cfg, s->account_id, "subscription",
+	    &item, 1, start, end, now + p->invoice_ttl_hours * 3600, s->id,
+	    cycle_key, now, inv);
+}
+
+int
+op_invoice_sub_activate_tx(struct db *db, const struct core_config *cfg,
+    const struct tally_account *a, const struct core_product *p, int iv,
+    int64_t now, struct db_sub *s, struct db_invoice *inv)
+{
+	struct db_invoice cur;
+	char		 key[96];
+	int64_t		 start, end, balance;
+	int		 rc, st;
+
+	memset(inv, 0, sizeof(*inv));
+	if ((rc = db_account_lock(db, a->id, &balance)) != TALLY_OK)
+		return rc;
+	rc = db_sub_get(db, a->id, p->id, 1, s);
+	if (rc == TALLY_E_NOTFOUND) {
+		memset(s, 0, sizeof(*s));
+		s->account_id = a->id;
+		snprintf(s->product, sizeof(s->product), "%s", p->id);
+	} else if (rc != TALLY_OK)
+		return rc;
+	st = op_sub_status(s);
+	if (st == SUB_ACTIVE && (now < s->period_end ||
+	    !s->cancel_at_period_end)) {
+		snprintf(s->interval, sizeof(s->interval), "%s",
+		    core_interval_name(iv));
+		s->cancel_at_period_end = 0;
+		return db_sub_update(db, s, now);
+	}
+	snprintf(s->interval, sizeof(s->interval), "%s",
+	    core_interval_name(iv));
+	if (st == SUB_PENDING && s->id != 0) {
+		/* The first invoice again while it can still be paid. */
+		snprintf(key, sizeof(key), "first:%lld:%lld", (long long)s->id,
+		    (long long)s->run_no);
+		if (db_invoice_by_cycle(db, key, &cur) == TALLY_OK &&
+		    strcmp(cur.status, "pending") == 0 &&
+		    cur.expires_at > now) {
+			*inv = cur;
+			return TALLY_OK;
+		}
+	}
+	/* A new run waits for its first invoice to be paid. */
+	snprintf(s->status, sizeof(s->status), "pending_activation");
+	s->anchor_at = now;
+	s->period_start = now;
+	if ((rc = core_period_bounds(now, 0, iv, &start, &end)) != TALLY_OK)
+		return rc;
+	s->period_end = end;
+	s->next_charge_at = 0;
+	s->cancel_at_period_end = 0;
+	s->paused_at = 0;
+	s->run_no++;
+	if (s->id == 0 && (rc = db_sub_insert(db, s, now)) != TALLY_OK)
+		return rc;
+	snprintf(key, sizeof(key), "first:%lld:%lld", (long long)s->id,
+	    (long long)s->run_no);
+	if ((rc = sub_invoice(db, cfg, p, s, iv, now, end, key, now, inv)) !=
+	    TALLY_OK)
+		return rc;
+	s->end_months = core_interval_months(iv);
+	return db_sub_update(db, s, now);
+}
+
+
+int
+op_invoice_sub_reissuable_tx(struct db *db, const struct core_config *cfg,
+    const struct db_invoice *old, int64_t now, int64_t *expires)
+{
+	const struct core_product *p;
+	struct db_sub	 s;
+	int		 rc;
+
+	/* Only while the cycle it pays for is still the current one (or the
+	 * first invoice of a run still waiting). */
+	if ((rc = db_sub_lock_id(db, old->subscription_id, &s)) != TALLY_OK)
+		return rc;
+	if (!((op_sub_status(&s) == SUB_ACTIVE &&
+	    old->period_start == s.period_end && now < s.period_end) ||
+	    (op_sub_status(&s) == SUB_PENDING &&
+	    old->period_start == s.period_start)))
+		return TALLY_E_CONFLICT;
+	p = core_config_product(cfg, s.product);
+	*expires = now + (p != NULL ? p->invoice_ttl_hours : 48) * 3600;
+	return TALLY_OK;
+}
+
+struct renewals {
+	const struct core_config *cfg;
+	const struct core_product *p;
+	int64_t		 now;
+	size_t		 n;
+	int64_t		 made;
+	struct db_sub	 subs[BATCH];
+};
+
+static int
+renewals_tx(struct db *db, void *arg)
+{
+	struct renewals	*r = arg;
+	struct db_invoice inv;
+	struct db_sub	*s;
+	char		 key[128];
+	int64_t		 start, end;
+	size_t		 i;
+	int		 rc, iv;
+
+	r->made = 0;
+	if ((rc = db_sub_claim_renewals(db, r->p->id, r->now +
+	    r->p->renewal_lead_hours * 3600, BATCH, r->subs, &r->n)) !=
+	    TALLY_OK)
+		return rc;
+	for (i = 0; i < r->n; i++) {
+		s = &r->subs[i];
+		iv = sub_interval(s);
+		if (r->p->price[iv] <= 0)
+			continue;
+		if ((rc = core_period_bounds(s->anchor_at, s->end_months, iv,
+		    &start, &end)) != TALLY_OK)
+			return rc;
+		/* One renewal invoice per cycle: the key says which. */
+		snprintf(key, sizeof(key), "renew:%lld:%lld:%lld",
+		    (long long)s->id, (long long)s->run_no,
+		    (long long)s->period_end);
+		rc = sub_invoice(db, r->cfg, r->p, s, iv, s->period_end, end,
+		    key, r->now, &inv);
+		if (rc == TALLY_E_DUPLICATE)
+			continue;
+		if (rc != TALLY_OK ||
+		    (rc = op_invoice_mail_tx(db, r->cfg, &inv, "invoice", NULL,
+		    r->now)) != TALLY_OK)
+			return rc;
+		r->made++;
+	}
+	return TALLY_OK;
+}
+
+int
+op_invoice_renewals(struct db *db, const struct core_config *cfg,
+    int64_t now, struct op_invoice_counts *c)
+{
+	struct renewals	*r;
+	size_t		 i;
+	int		 rc = TALLY_OK;
+
+	memset(c, 0, sizeof(*c));
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return TALLY_E_NOMEM;
+	r->cfg = cfg;
+	r->now = now;
+	for (i = 0; i < cfg->nproducts && rc == TALLY_OK; i++) {
+		if (cfg->products[i].billing != CORE_BILLING_INVOICE)
+			continue;
+		r->p = &cfg->products[i];
+		do {
+			if ((rc = db_tx(db, renewals_tx, r)) != TALLY_OK) {
+				c->errors++;
+				break;
+			}
+			c->renewals += r->made;
+		} while (r->n == BATCH);
+	}
+	free(r);
+	return rc;
+}
+
+
+int
+op_invoice_sub_end_due(struct db *db, const struct core_config *cfg,
+    int64_t now, uint64_t *ended)
+{
+	uint64_t	 n;
+	size_t		 i;
+	int		 rc;
+
+	*ended = 0;
+	/* Unpaid when the period ends: the subscription expires (access
+	 * checks already refuse it lazily; this makes the status say so). */
+	for (i = 0; i < cfg->nproducts; i++) {
+		if (cfg->products[i].billing != CORE_BILLING_INVOICE)
+			continue;
+		if ((rc = db_sub_end_due(db, cfg->products[i].id, now, &n)) !=
+		    TALLY_OK)
+			return rc;
+		*ended += n;
+	}
+	return TALLY_OK;
+}

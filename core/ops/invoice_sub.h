@@ -1,0 +1,49 @@
+/* Invoice-billed subscriptions (product billing = invoice): activation
+ * with a first invoice, renewal invoices, and what payment and expiry do
+ * to them.  Each *_tx runs inside the caller's transaction. */
+#ifndef CORE_OP_INVOICE_SUB_H
+#define CORE_OP_INVOICE_SUB_H
+
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/model.h"
+
+struct db;
+struct db_sub;
+struct op_invoice_counts;
+
+/*
+ * Activate an invoice-billed product: a subscription in
+ * pending_activation with a first invoice to pay (the pending one again
+ * when it is still payable).  An active subscription keeps running (the
+ * interval applies from the next renewal).  OUT: *s, *inv (inv->id 0
+ * when none is due).
+ */
+int	 op_invoice_sub_activate_tx(struct db *, const struct core_config *,
+	    const struct tally_account *, const struct core_product *p,
+	    int iv, int64_t now, struct db_sub *s, struct db_invoice *inv);
+/*
+ * What the paid invoice inv does to its subscription (none: nothing):
+ * the first invoice starts the period now, a renewal extends it from the
+ * old end; a stale one is logged and changes nothing.
+ */
+int	 op_invoice_sub_paid_tx(struct db *, const struct db_invoice *inv,
+	    int64_t now);
+/*
+ * Whether the subscription invoice old may be reissued at now: the cycle
+ * it pays for is still the current one, or it is the first invoice of a
+ * run still waiting.  TALLY_OK (OUT: *expires, the new invoice's expiry)
+ * or TALLY_E_CONFLICT.
+ */
+int	 op_invoice_sub_reissuable_tx(struct db *, const struct core_config *,
+	    const struct db_invoice *old, int64_t now, int64_t *expires);
+/* Invoice subscriptions unpaid at their period end expire.  OUT: *ended. */
+int	 op_invoice_sub_end_due(struct db *, const struct core_config *,
+	    int64_t now, uint64_t *ended);
+
+/* Job: renewal invoices for invoice-billed subscriptions, emailed. */
+int	 op_invoice_renewals(struct db *, const struct core_config *,
+	    int64_t now, struct op_invoice_counts *);
+
+#endif
