@@ -16,7 +16,11 @@ int	 db_sub_get(struct db *, int64_t account_id, const char *product,
 /* An account's subscriptions. OUT: subs[0..*n). */
 int	 db_sub_list(struct db *, int64_t account_id, size_t max,
 	    struct db_sub *subs, size_t *n);
-/* The subscription of user_id (by account user id) for product. */
+/*
+ * The subscription of user_id (by account user id) for product, in one
+ * slim read: only status, interval, cancel_at_period_end, period_end and
+ * paused_at are read (and product); id is -1, the rest 0.
+ */
 int	 db_sub_get_by_user(struct db *, const char *user_id,
 	    const char *product, struct db_sub *s);
 /* Insert s (its id is set). */
