@@ -41,8 +41,6 @@ BEGIN
   DECLARE v_id      BIGINT DEFAULT NULL;
   DECLARE v_balance BIGINT DEFAULT 0;
   DECLARE v_after   BIGINT;
-  DECLARE v_email   VARCHAR(320);
-  DECLARE v_locale  VARCHAR(15);
   DECLARE v_status  INT DEFAULT 0;
   DECLARE v_tx      BIGINT DEFAULT 0;
   DECLARE EXIT HANDLER FOR SQLEXCEPTION
@@ -52,35 +50,73 @@ BEGIN
   END;
 
   IF p_own_tx THEN START TRANSACTION; END IF;
-  IF p_account_id IS NULL OR p_account_id = 0 THEN
-    SELECT id, balance, email, locale INTO v_id, v_balance, v_email, v_locale
-      FROM accounts WHERE user_id = p_user_id FOR UPDATE;
+  IF p_effect_key IS NULL THEN
+    -- The hot path (a debit): one UPDATE finds, checks and changes the
+    -- row; the new balance and the row's id come back in session
+    -- variables, assigned while this UPDATE holds the row lock.  Only a
+    -- refusal pays for a second look, to say which refusal it is.
+    SET @tally_id = NULL, @tally_balance = NULL;
+    IF p_account_id IS NULL OR p_account_id = 0 THEN
+      UPDATE accounts SET balance = (@tally_balance := balance + p_amount),
+          email = IF(p_email IS NULL OR p_email = '', email, p_email),
+          locale = IF(p_locale IS NULL OR p_locale = '', locale, p_locale)
+        WHERE user_id = p_user_id AND (@tally_id := id) > 0
+          AND balance + p_amount >= 0;
+    ELSE
+      UPDATE accounts SET balance = (@tally_balance := balance + p_amount),
+          email = IF(p_email IS NULL OR p_email = '', email, p_email),
+          locale = IF(p_locale IS NULL OR p_locale = '', locale, p_locale)
+        WHERE id = p_account_id AND (@tally_id := id) > 0
+          AND balance + p_amount >= 0;
+    END IF;
+    IF ROW_COUNT() = 1 THEN
+      SET v_id = @tally_id, v_balance = @tally_balance;
+      INSERT INTO ledger (account_id, kind, amount, balance_after, operation,
+          description, effect_key, created_at)
+        VALUES (v_id, p_kind, p_amount, v_balance, p_operation,
+          p_description, NULL, FROM_UNIXTIME(p_now));
+      SET v_tx = LAST_INSERT_ID();
+    ELSE
+      IF p_account_id IS NULL OR p_account_id = 0 THEN
+        SELECT id, balance INTO v_id, v_balance
+          FROM accounts WHERE user_id = p_user_id;
+      ELSE
+        SELECT id, balance INTO v_id, v_balance
+          FROM accounts WHERE id = p_account_id;
+      END IF;
+      SET v_status = IF(v_id IS NULL, 1, 2);
+    END IF;
   ELSE
-    SELECT id, balance, email, locale INTO v_id, v_balance, v_email, v_locale
-      FROM accounts WHERE id = p_account_id FOR UPDATE;
-  END IF;
-
-  IF v_id IS NULL THEN
-    SET v_status = 1;
-  ELSEIF p_effect_key IS NOT NULL AND EXISTS
-      (SELECT 1 FROM ledger WHERE effect_key = p_effect_key) THEN
-    -- The account row lock serialises every change of this account, and
-    -- an effect key names one account's effect: the check cannot race.
-    SET v_status = 3;
-  ELSEIF v_balance + p_amount < 0 THEN
-    SET v_status = 2;
-  ELSE
-    SET v_after = v_balance + p_amount;
-    UPDATE accounts SET balance = v_after,
-        email = IF(p_email IS NULL OR p_email = '', email, p_email),
-        locale = IF(p_locale IS NULL OR p_locale = '', locale, p_locale)
-      WHERE id = v_id;
-    INSERT INTO ledger (account_id, kind, amount, balance_after, operation,
-        description, effect_key, created_at)
-      VALUES (v_id, p_kind, p_amount, v_after, p_operation, p_description,
-        p_effect_key, FROM_UNIXTIME(p_now));
-    SET v_tx = LAST_INSERT_ID();
-    SET v_balance = v_after;
+    -- An effect with a key (a refund, a grant, a subscription period):
+    -- lock the row, then see whether the effect happened before.
+    IF p_account_id IS NULL OR p_account_id = 0 THEN
+      SELECT id, balance INTO v_id, v_balance
+        FROM accounts WHERE user_id = p_user_id FOR UPDATE;
+    ELSE
+      SELECT id, balance INTO v_id, v_balance
+        FROM accounts WHERE id = p_account_id FOR UPDATE;
+    END IF;
+    IF v_id IS NULL THEN
+      SET v_status = 1;
+    ELSEIF EXISTS (SELECT 1 FROM ledger WHERE effect_key = p_effect_key) THEN
+      -- The account row lock serialises every change of this account,
+      -- and an effect key names one account's effect: no race.
+      SET v_status = 3;
+    ELSEIF v_balance + p_amount < 0 THEN
+      SET v_status = 2;
+    ELSE
+      SET v_after = v_balance + p_amount;
+      UPDATE accounts SET balance = v_after,
+          email = IF(p_email IS NULL OR p_email = '', email, p_email),
+          locale = IF(p_locale IS NULL OR p_locale = '', locale, p_locale)
+        WHERE id = v_id;
+      INSERT INTO ledger (account_id, kind, amount, balance_after, operation,
+          description, effect_key, created_at)
+        VALUES (v_id, p_kind, p_amount, v_after, p_operation, p_description,
+          p_effect_key, FROM_UNIXTIME(p_now));
+      SET v_tx = LAST_INSERT_ID();
+      SET v_balance = v_after;
+    END IF;
   END IF;
   IF p_own_tx THEN COMMIT; END IF;
 

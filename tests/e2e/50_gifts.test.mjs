@@ -41,6 +41,8 @@ test('create a gift with a message, redeem it as another user; the message stays
   release();
   await page.waitForSelector('#gift-code-new');
   await page.unroute('**/api/v1/gifts');
+  // The button stays busy until the lists are reloaded, then is released.
+  await page.waitForSelector('#gift-create:not([aria-busy])');
   assert.equal(await page.getAttribute('#gift-create', 'aria-busy'), null);
   assert.equal(await page.isEnabled('#gift-create'), true);
   const code = await page.inputValue('#gift-code-new');
