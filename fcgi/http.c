@@ -600,6 +600,8 @@ http_handle(const struct app *app, struct db *db, FCGX_Request *fr)
 {
 	struct http_req	 req;
 	const char	*uri, *method, *origin, *role;
+	char		 drain[512];
+	int		 authorizer;
 
 	memset(&req, 0, sizeof(req));
 	req.app = app;
@@ -619,11 +621,20 @@ http_handle(const struct app *app, struct db *db, FCGX_Request *fr)
 		req.origin = origin;
 
 	role = http_param(&req, "FCGI_ROLE");
-	if (role != NULL && strcmp(role, "AUTHORIZER") == 0)
+	authorizer = role != NULL && strcmp(role, "AUTHORIZER") == 0;
+	if (authorizer)
 		http_gate(&req, uri);
 	else
 		dispatch(&req, uri);
 	send_response(&req);
+	/*
+	 * A responder's stdin ends with an empty record the web server always
+	 * sends (usually in the same write as the request): read up to it, so
+	 * that the connection closes with nothing unread (main.c).
+	 */
+	if (!authorizer)
+		while (FCGX_GetStr(drain, sizeof(drain), fr->in) > 0)
+			continue;
 	log_request(&req, req.method, uri);
 
 	json_decref(req.resp);

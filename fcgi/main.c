@@ -163,6 +163,17 @@ main(int argc, char *argv[])
 		nthreads = (long)app.cfg.http_threads;
 	if (nthreads > MAX_THREADS)
 		nthreads = MAX_THREADS;
+	/*
+	 * libfcgi closes each connection with shutdown(2) and then waits up
+	 * to LIBFCGI_OS_CLOSE_POLL_TIMEOUT ms for the web server to close
+	 * its end first: one more sleep and wakeup of the thread on every
+	 * request.  http_handle() has read all the web server sends (a
+	 * responder's stdin to its end), and with 0 libfcgi still reads what
+	 * is left in the socket before close(2), so closing at once resets
+	 * nothing.
+	 */
+	if (getenv("LIBFCGI_OS_CLOSE_POLL_TIMEOUT") == NULL)
+		setenv("LIBFCGI_OS_CLOSE_POLL_TIMEOUT", "0", 1);
 	if (op_store_library_init() != TALLY_OK || FCGX_Init() != 0 ||
 	    curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		fprintf(stderr, "tally-fcgi: library initialisation failed\n");
