@@ -60,6 +60,27 @@ test('a connection dropped by the server is replaced without failing requests', 
     'the database is up: stale connections must be reopened, not turned into 503s');
 });
 
+test('a dropped connection is replaced before a one-call debit is sent: no 503, each debit once', async () => {
+  const spender = newUser('stale');
+  await fund(spender, 100);
+  const t = token({ sub: spender });
+  await Promise.all(Array.from({ length: 40 }, () => call('GET', '/health')));
+  const conns = sql("SELECT id FROM information_schema.processlist WHERE db = 'tally' AND id <> CONNECTION_ID()");
+  assert.ok(conns.length > 0, 'the responders hold connections');
+  for (const [id] of conns) {
+    try { sql(`KILL CONNECTION ${Number(id)}`); } catch { /* gone already */ }
+  }
+  // A debit is one self-committing CALL: a stale connection must be found
+  // before it is sent (never resent after, as it may have committed).
+  const rs = [];
+  for (let wave = 0; wave < 4; wave++)
+    rs.push(...await Promise.all(Array.from({ length: 8 }, () =>
+      call('POST', '/credits/use', { token: t, body: { amount: 1, operation: 'stale' } }))));
+  assert.deepEqual(statusCounts(rs), { 200: rs.length });
+  assert.equal(dbBalance(spender), 100 - rs.length);
+  assert.ok(ledgerMatches(spender));
+});
+
 test('database down: /health is 503 unavailable, API routes 503, quickly', async () => {
   // Make sure the user exists with known credits before the database goes.
   assert.ok(dbBalance(user) !== null);
