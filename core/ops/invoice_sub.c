@@ -101,18 +101,11 @@ op_invoice_sub_activate_tx(struct db *db, const struct core_config *cfg,
 {
 	struct db_invoice cur;
 	char		 key[96];
-	int64_t		 start, end, balance;
+	int64_t		 start, end;
 	int		 rc, st;
 
 	memset(inv, 0, sizeof(*inv));
-	if ((rc = db_account_lock(db, a->id, &balance)) != TALLY_OK)
-		return rc;
-	rc = db_sub_get(db, a->id, p->id, 1, s);
-	if (rc == TALLY_E_NOTFOUND) {
-		memset(s, 0, sizeof(*s));
-		s->account_id = a->id;
-		snprintf(s->product, sizeof(s->product), "%s", p->id);
-	} else if (rc != TALLY_OK)
+	if ((rc = op_sub_lock_tx(db, a->id, p->id, s)) != TALLY_OK)
 		return rc;
 	st = op_sub_status(s);
 	if (st == SUB_ACTIVE && (now < s->period_end ||

@@ -45,6 +45,27 @@ op_sub_get_by_user(struct db *db, const char *user_id, const char *product,
 }
 
 int
+op_sub_lock_tx(struct db *db, int64_t account_id, const char *product,
+    struct db_sub *s)
+{
+	int64_t	 balance;
+	int	 rc;
+
+	/* The account row lock serialises a user's concurrent activations:
+	 * the second finds the subscription the first created. */
+	if ((rc = db_account_lock(db, account_id, &balance)) != TALLY_OK)
+		return rc;
+	rc = db_sub_get(db, account_id, product, 1, s);
+	if (rc == TALLY_E_NOTFOUND) {
+		memset(s, 0, sizeof(*s));
+		s->account_id = account_id;
+		snprintf(s->product, sizeof(s->product), "%s", product);
+		return TALLY_OK;
+	}
+	return rc;
+}
+
+int
 op_sub_status(const struct db_sub *s)
 {
 	int	 st;
@@ -127,20 +148,10 @@ op_sub_activate_tx(struct db *db, const struct core_config *cfg,
     const struct tally_account *a, const struct core_product *p, int iv,
     int64_t now, struct db_sub *s)
 {
-	int64_t	 balance;
 	int	 rc, act;
 
 	(void)cfg;
-	/* The account row lock serialises a user's concurrent activations:
-	 * the second finds the subscription the first created. */
-	if ((rc = db_account_lock(db, a->id, &balance)) != TALLY_OK)
-		return rc;
-	rc = db_sub_get(db, a->id, p->id, 1, s);
-	if (rc == TALLY_E_NOTFOUND) {
-		memset(s, 0, sizeof(*s));
-		s->account_id = a->id;
-		snprintf(s->product, sizeof(s->product), "%s", p->id);
-	} else if (rc != TALLY_OK)
+	if ((rc = op_sub_lock_tx(db, a->id, p->id, s)) != TALLY_OK)
 		return rc;
 	act = core_sub_on_activate(op_sub_status(s),
 	    (int)s->cancel_at_period_end, now < s->period_end);

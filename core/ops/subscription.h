@@ -21,6 +21,14 @@ int	 op_sub_list(struct db *, int64_t account_id, size_t max,
 int	 op_sub_get_by_user(struct db *, const char *user_id,
 	    const char *product, struct db_sub *s);
 
+/*
+ * In the caller's transaction: lock the account row (it serialises a
+ * user's activations) and read its subscription of product for update;
+ * with none, *s is a fresh row (id 0) of that account and product.
+ */
+int	 op_sub_lock_tx(struct db *, int64_t account_id, const char *product,
+	    struct db_sub *s);
+
 /* The status enum (core/subscription.h) of a row; SUB_NONE for none. */
 int	 op_sub_status(const struct db_sub *);
 

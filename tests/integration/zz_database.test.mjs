@@ -42,17 +42,21 @@ after(async () => {
 
 const user = newUser('db');
 
-test('a connection dropped by the server is replaced without failing requests', async () => {
-  await fund(user, 100);
-  const t = token({ sub: user });
-  // Give every responder thread a connection, then have the server drop them
-  // all, as wait_timeout does to idle connections overnight.
+// Give every responder thread a connection, then have the server drop them
+// all, as wait_timeout does to idle connections overnight.
+async function dropConnections() {
   await Promise.all(Array.from({ length: 40 }, () => call('GET', '/health')));
   const conns = sql("SELECT id FROM information_schema.processlist WHERE db = 'tally' AND id <> CONNECTION_ID()");
   assert.ok(conns.length > 0, 'the responders hold connections');
   for (const [id] of conns) {
     try { sql(`KILL CONNECTION ${Number(id)}`); } catch { /* gone already */ }
   }
+}
+
+test('a connection dropped by the server is replaced without failing requests', async () => {
+  await fund(user, 100);
+  const t = token({ sub: user });
+  await dropConnections();
   const rs = [];
   for (let wave = 0; wave < 4; wave++)
     rs.push(...await Promise.all(Array.from({ length: 8 }, () => call('GET', '/credits/balance', { token: t }))));
@@ -64,12 +68,7 @@ test('a dropped connection is replaced before a one-call debit is sent: no 503, 
   const spender = newUser('stale');
   await fund(spender, 100);
   const t = token({ sub: spender });
-  await Promise.all(Array.from({ length: 40 }, () => call('GET', '/health')));
-  const conns = sql("SELECT id FROM information_schema.processlist WHERE db = 'tally' AND id <> CONNECTION_ID()");
-  assert.ok(conns.length > 0, 'the responders hold connections');
-  for (const [id] of conns) {
-    try { sql(`KILL CONNECTION ${Number(id)}`); } catch { /* gone already */ }
-  }
+  await dropConnections();
   // A debit is one self-committing CALL: a stale connection must be found
   // before it is sent (never resent after, as it may have committed).
   const rs = [];
