@@ -174,7 +174,7 @@ bench_cc() {
 # kill our responders in the middle of a measurement).
 bench_lighttpd_conf() { # HOST PORT > conf
 	local threads
-	# As many hello threads as tally-fcgi has ([http] threads, default 16).
+	# As many hello threads as tally-fcgi has ([http] threads, default 4).
 	threads=${TALLY_HTTP_THREADS:-$(awk '
 		/^[ \t]*\[/ { gsub(/[ \t]/, ""); insec = ($0 == "[http]"); next }
 		insec && /^[ \t]*threads[ \t]*=/ { sub(/^[^=]*=[ \t]*/, ""); print; exit }
@@ -192,7 +192,7 @@ fastcgi.server += (
     "socket" => "$TALLY_VAR/hello.sock",
     "max-procs" => 2,
     "check-local" => "disable",
-    "bin-environment" => ( "BENCH_HELLO_THREADS" => "${threads:-16}" ),
+    "bin-environment" => ( "BENCH_HELLO_THREADS" => "${threads:-4}" ),
   )),
 )
 # The template may add response headers to everything outside /api/ (the

@@ -43,7 +43,7 @@ static const struct ckey keys[] = {
 	I("http", "max_body", http_max_body, "65536", 1024, 16777216),
 	S("http", "public_url", http_public_url, "http://127.0.0.1:8080", 0),
 	S("http", "cors_origins", http_cors_origins, "", 0),
-	I("http", "threads", http_threads, "16", 1, 256),
+	I("http", "threads", http_threads, "4", 1, 256),
 	B("http", "access_log", http_access_log, "no"),
 	I("http", "slow_ms", http_slow_ms, "500", 0, 3600000),
 	S("database", "socket", db_socket, "", 0),

@@ -269,7 +269,7 @@ test_defaults(void **state)
 	assert_int_equal(cfg->http_max_body, 65536);
 	assert_string_equal(cfg->http_public_url, "http://127.0.0.1:8080");
 	assert_string_equal(cfg->http_cors_origins, "");
-	assert_int_equal(cfg->http_threads, 16);
+	assert_int_equal(cfg->http_threads, 4);
 	assert_int_equal(cfg->http_access_log, 0);
 	assert_int_equal(cfg->http_slow_ms, 500);
 	assert_string_equal(cfg->db_socket, "");
