@@ -52,6 +52,48 @@ test('tally-fcgi --listen PATH serves FastCGI and stops on SIGTERM within second
   assert.ok(Date.now() - t0 < 3000, 'stopped promptly');
 });
 
+// Start a standalone responder with extra environment; collect its stderr.
+async function standalone(name, extraEnv) {
+  const sock = `${process.env.TALLY_VAR}/${name}-${process.pid}.sock`;
+  const child = spawn(`${ROOT}/bin/tally-fcgi`, ['--listen', sock, '--threads', '2'],
+    { env: { ...env, ...extraEnv }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const log = { text: '' };
+  child.stderr.on('data', (d) => { log.text += d.toString(); });
+  const done = exited(child);
+  await waitFor(() => existsSync(sock));
+  return { sock, log, stop: async () => { child.kill('SIGTERM'); await done; } };
+}
+
+const requestLines = (text) => text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l))
+  .filter((o) => o.ev === 'http.request' || o.ev === 'http.slow');
+
+test('request log: off by default (the web server logs access), on with http.access_log, failures always', async () => {
+  const quiet = await standalone('quiet', {});
+  for (let i = 0; i < 5; i++) assert.match(fcgi(quiet.sock, '/api/v1/catalog'), /^Status: 200 /);
+  await quiet.stop();
+  assert.deepEqual(requestLines(quiet.log.text), [], 'no line for fast successful requests');
+
+  const full = await standalone('full', { TALLY_HTTP_ACCESS_LOG: 'yes' });
+  const r = fcgi(full.sock, '/api/v1/catalog?token=secret');
+  const id = r.match(/\r\nX-Request-Id: ([0-9a-f]{16})\r\n/)[1];
+  await full.stop();
+  const lines = requestLines(full.log.text);
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0].ev, 'http.request');
+  assert.equal(lines[0].req, id, 'the line names the X-Request-Id the client saw');
+  assert.equal(lines[0].path, '/api/v1/catalog', 'the path only, never the query');
+  assert.equal(lines[0].status, 200);
+
+  // With the access log off, a failure (here: no database) is logged.
+  const down = await standalone('down', { TALLY_DATABASE_SOCKET: '/nonexistent.sock' });
+  assert.match(fcgi(down.sock, '/api/v1/health'), /^Status: 503 /);
+  await down.stop();
+  const dl = requestLines(down.log.text);
+  assert.equal(dl.length, 1, 'a failed request is always logged');
+  assert.equal(dl[0].status, 503);
+  assert.equal(dl[0].lvl, 'error');
+});
+
 test('tally-fcgi refuses to start without a socket, and names a bad config key', () => {
   assert.throws(() => execFileSync(`${ROOT}/bin/tally-fcgi`, [], { env, stdio: ['pipe', 'pipe', 'pipe'] }),
     (e) => e.status === 1 && /not a FastCGI socket/.test(e.stderr.toString()));
