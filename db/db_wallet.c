@@ -12,11 +12,11 @@ enum wallet_sql {
 	W_ACCOUNT_INSERT,
 	W_ACCOUNT_PROFILE,
 	W_ACCOUNT_LOCK,
-	W_ACCOUNT_SIGNUP,
 	W_LEDGER_GET,
 	W_LEDGER_LIST,
 	W_CALL_APPLY,
 	W_CALL_REFUND,
+	W_CALL_INIT,
 	W__MAX
 };
 
@@ -38,9 +38,6 @@ static const char *const sqls[W__MAX] = {
 	    "updated_at = FROM_UNIXTIME(?) WHERE id = ?",
 	[W_ACCOUNT_LOCK] =
 	    "SELECT balance FROM accounts WHERE id = ? FOR UPDATE",
-	[W_ACCOUNT_SIGNUP] =
-	    "UPDATE accounts SET signup_granted = 1 "
-	    "WHERE id = ? AND signup_granted = 0",
 	[W_LEDGER_GET] =
 	    "SELECT " TX_COLS " FROM ledger WHERE id = ? AND account_id = ?",
 	[W_LEDGER_LIST] =
@@ -51,6 +48,8 @@ static const char *const sqls[W__MAX] = {
 	    "CALL tally_ledger_apply(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[W_CALL_REFUND] =
 	    "CALL tally_ledger_refund(?, ?, ?, ?, ?)",
+	[W_CALL_INIT] =
+	    "CALL tally_account_init(?, ?, ?, ?, ?)",
 };
 
 static struct db_stmt *
@@ -120,17 +119,6 @@ db_account_lock(struct db *db, int64_t id, int64_t *balance)
 	rc = db_fetch(db, st, "i", balance);
 	db_done(st);
 	return rc;
-}
-
-int
-db_account_mark_signup(struct db *db, int64_t id)
-{
-	struct db_stmt	*st = stmt(db, W_ACCOUNT_SIGNUP);
-	int		 rc;
-
-	if ((rc = db_exec(db, st, "i", id)) != TALLY_OK)
-		return rc;
-	return db_affected(st) == 1 ? TALLY_OK : TALLY_E_CONFLICT;
 }
 
 static int
@@ -214,6 +202,30 @@ db_ledger_refund_call(struct db *db, int64_t account_id, const char *user_id,
 	if (rc != TALLY_OK)
 		return rc;
 	return call_result(db, st, r);
+}
+
+int
+db_account_init_call(struct db *db, const char *user_id, const char *email,
+    int64_t credits, int64_t now, int own_tx, struct tally_account *a,
+    int *granted)
+{
+	struct db_stmt	*st = stmt(db, W_CALL_INIT);
+	int64_t		 g = 0, txid = 0;
+	int		 rc;
+
+	memset(a, 0, sizeof(*a));
+	*granted = 0;
+	if ((rc = db_exec(db, st, "ssiii", user_id, email, credits, now,
+	    (int64_t)own_tx)) != TALLY_OK)
+		return rc;
+	rc = db_fetch(db, st, "iissiii", &g, &a->id, a->user_id,
+	    sizeof(a->user_id), a->email, sizeof(a->email), &a->balance,
+	    &a->created_at, &txid);
+	db_done(st);
+	if (rc == TALLY_E_NOTFOUND)
+		return TALLY_E_INTERNAL;	/* the routine always answers */
+	*granted = g != 0;
+	return rc;
 }
 
 int

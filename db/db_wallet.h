@@ -21,9 +21,6 @@ int	 db_account_set_profile(struct db *, int64_t id, const char *email,
 	    const char *locale, int64_t now);
 /* Lock the account row for this transaction. OUT: *balance. */
 int	 db_account_lock(struct db *, int64_t id, int64_t *balance);
-/* Set signup_granted; TALLY_OK if this call set it, TALLY_E_CONFLICT if
- * it was set already. */
-int	 db_account_mark_signup(struct db *, int64_t id);
 
 /*
  * Add amount (signed) to the balance and write the ledger row, inside the
@@ -71,6 +68,14 @@ int	 db_ledger_call(struct db *, const struct db_ledger_change *c,
 int	 db_ledger_refund_call(struct db *, int64_t account_id,
 	    const char *user_id, int64_t txid, int64_t now, int own_tx,
 	    struct db_ledger_result *r);
+/*
+ * The wallet of user_id, made if missing (email stored when given), with
+ * credits granted once as the signup grant, in one round trip
+ * (tally_account_init).  OUT: *a (balance after), *granted.
+ */
+int	 db_account_init_call(struct db *, const char *user_id,
+	    const char *email, int64_t credits, int64_t now, int own_tx,
+	    struct tally_account *a, int *granted);
 /* One ledger row of an account. TALLY_OK or TALLY_E_NOTFOUND. */
 int	 db_ledger_get(struct db *, int64_t account_id, int64_t id,
 	    struct tally_tx *tx);

@@ -24,7 +24,7 @@ struct refund {
 };
 
 struct init {
-	struct tally_account account;
+	const char	*user, *email;
 };
 
 /* The body of POST .../credits/use; 400 set and nonzero on bad input. */
@@ -340,24 +340,22 @@ h_internal_refund(struct http_req *req)
 }
 
 static int
-init_tx(struct http_req *req, void *arg)
+init_call(struct http_req *req, void *arg)
 {
 	struct init	*in = arg;
-	struct tally_tx	 tx;
-	int64_t		 balance;
+	struct tally_account a;
 	int		 rc, granted;
 
-	rc = op_credits_init_tx(req->db, &req->app->cfg, in->account.id,
-	    req->now, &granted, &tx, &balance);
+	rc = op_credits_init(req->db, &req->app->cfg, in->user, in->email,
+	    req->now, req->own_tx, &a, &granted);
 	if (rc != TALLY_OK)
 		return rc;
 	http_reply(req, 200, json_pack("{s:s,s:o,s:I,s:s,s:b,s:o}",
-	    "user_id", in->account.user_id, "email",
-	    in->account.email[0] ? json_string(in->account.email) :
-	    json_null(), "balance", (json_int_t)balance, "currency",
-	    req->app->cfg.currency,
+	    "user_id", a.user_id, "email", a.email[0] ?
+	    json_string(a.email) : json_null(), "balance",
+	    (json_int_t)a.balance, "currency", req->app->cfg.currency,
 	    "signup_credits_granted", granted, "created_at",
-	    http_time(in->account.created_at)));
+	    http_time(a.created_at)));
 	return TALLY_OK;
 }
 
@@ -366,7 +364,6 @@ h_internal_init(struct http_req *req)
 {
 	struct init	 in;
 	const char	*user, *email;
-	int		 rc;
 
 	if (user_id_or_respond(req, &user) != TALLY_OK)
 		return;
@@ -375,10 +372,7 @@ h_internal_init(struct http_req *req)
 		http_bad_field(req, "email", "email must be an email address");
 		return;
 	}
-	if ((rc = op_account_ensure(req->db, user, email, NULL, req->now,
-	    &in.account)) != TALLY_OK) {
-		http_fail(req, rc, NULL, NULL);
-		return;
-	}
-	http_tx(req, init_tx, &in);
+	in.user = user;
+	in.email = email;
+	http_call(req, init_call, &in);
 }

@@ -92,40 +92,13 @@ op_credits_refund(struct db *db, const struct op_wallet_who *who,
 	return rc == TALLY_E_DUPLICATE ? TALLY_E_CONFLICT : rc;
 }
 
-static int
-credits_init_grant(struct db *db, const struct core_config *cfg,
-    int64_t account_id, int64_t now, int *granted, struct tally_tx *out)
-{
-	char	 key[64];
-	int	 rc;
-
-	*granted = 0;
-	rc = db_account_mark_signup(db, account_id);
-	if (rc == TALLY_E_CONFLICT)
-		return TALLY_OK;	/* granted before: nothing to do */
-	if (rc != TALLY_OK || cfg->signup_credits == 0)
-		return rc;
-	snprintf(key, sizeof(key), "grant:signup:%lld",
-	    (long long)account_id);
-	rc = db_ledger_apply(db, account_id, TX_GRANT, cfg->signup_credits,
-	    "signup", "Signup credits", key, now, out);
-	if (rc == TALLY_OK)
-		*granted = 1;
-	return rc == TALLY_E_DUPLICATE ? TALLY_OK : rc;
-}
-
 int
-op_credits_init_tx(struct db *db, const struct core_config *cfg,
-    int64_t account_id, int64_t now, int *granted, struct tally_tx *out,
-    int64_t *balance)
+op_credits_init(struct db *db, const struct core_config *cfg,
+    const char *user_id, const char *email, int64_t now, int own_tx,
+    struct tally_account *a, int *granted)
 {
-	int	 rc;
-
-	if ((rc = credits_init_grant(db, cfg, account_id, now, granted,
-	    out)) != TALLY_OK)
-		return rc;
-	/* The balance as of this transaction, not as read before it. */
-	return db_account_lock(db, account_id, balance);
+	return db_account_init_call(db, user_id, email, cfg->signup_credits,
+	    now, own_tx, a, granted);
 }
 
 int

@@ -50,13 +50,13 @@ int	 op_credits_refund(struct db *, const struct op_wallet_who *,
 	    int64_t txid, int64_t now, int own_tx, struct tally_tx *out);
 
 /*
- * Grant billing.signup_credits once per account.  OUT: *granted is 1 when
- * this call granted them (a ledger row in *out); *balance, the balance as
- * of this transaction (the account row locked).
+ * The wallet of user_id, made if missing (email stored when given), with
+ * billing.signup_credits granted once, in one database call (own_tx as
+ * for op_credits_use).  OUT: *a (its balance after), *granted.
  */
-int	 op_credits_init_tx(struct db *, const struct core_config *,
-	    int64_t account_id, int64_t now, int *granted,
-	    struct tally_tx *out, int64_t *balance);
+int	 op_credits_init(struct db *, const struct core_config *,
+	    const char *user_id, const char *email, int64_t now, int own_tx,
+	    struct tally_account *a, int *granted);
 
 /* The balance of user_id's wallet; 0 when it has none yet. */
 int	 op_account_balance(struct db *, const char *user_id,

@@ -187,3 +187,63 @@ BEGIN
   SELECT v_status, COALESCE(v_id, 0), v_balance, v_tx, 'refund', -v_amount,
       v_balance, v_op, v_desc, p_now;
 END;
+
+-- A user's wallet, made if missing, with billing.signup_credits granted
+-- once (the signup_granted flag under the row lock, and the ledger's key
+-- "grant:signup:<account id>"): /internal/credits/init in one trip.
+-- p_email, when given, is stored.  The answer, one row: granted (0/1), the
+-- account's id, user_id, email, balance (after), created_at (unix), and the
+-- grant's ledger row id (0 if none).
+CREATE PROCEDURE tally_account_init(
+  IN p_user_id VARCHAR(255),
+  IN p_email   VARCHAR(320),
+  IN p_credits BIGINT,
+  IN p_now     BIGINT,
+  IN p_own_tx  TINYINT)
+BEGIN
+  DECLARE v_id      BIGINT DEFAULT NULL;
+  DECLARE v_balance BIGINT DEFAULT 0;
+  DECLARE v_flag    TINYINT DEFAULT 1;
+  DECLARE v_granted TINYINT DEFAULT 0;
+  DECLARE v_tx      BIGINT DEFAULT 0;
+  DECLARE v_key     VARCHAR(191);
+  DECLARE EXIT HANDLER FOR SQLEXCEPTION
+  BEGIN
+    IF p_own_tx THEN ROLLBACK; END IF;
+    RESIGNAL;
+  END;
+
+  IF p_own_tx THEN START TRANSACTION; END IF;
+  -- Concurrent first calls: the unique user_id makes one insert win and
+  -- the others update nothing.
+  INSERT INTO accounts (user_id, email, balance, created_at, updated_at)
+    VALUES (p_user_id, NULLIF(p_email, ''), 0, FROM_UNIXTIME(p_now),
+      FROM_UNIXTIME(p_now))
+    ON DUPLICATE KEY UPDATE
+      updated_at = IF(p_email IS NULL OR p_email = '' OR
+        email <=> p_email, updated_at, FROM_UNIXTIME(p_now)),
+      email = IF(p_email IS NULL OR p_email = '', email, p_email);
+  SELECT id, balance, signup_granted INTO v_id, v_balance, v_flag
+    FROM accounts WHERE user_id = p_user_id FOR UPDATE;
+  IF v_flag = 0 THEN
+    SET v_key = CONCAT('grant:signup:', v_id);
+    IF p_credits > 0 AND NOT EXISTS
+        (SELECT 1 FROM ledger WHERE effect_key = v_key) THEN
+      SET v_balance = v_balance + p_credits;
+      UPDATE accounts SET balance = v_balance, signup_granted = 1
+        WHERE id = v_id;
+      INSERT INTO ledger (account_id, kind, amount, balance_after, operation,
+          description, effect_key, created_at)
+        VALUES (v_id, 'grant', p_credits, v_balance, 'signup',
+          'Signup credits', v_key, FROM_UNIXTIME(p_now));
+      SET v_tx = LAST_INSERT_ID(), v_granted = 1;
+    ELSE
+      UPDATE accounts SET signup_granted = 1 WHERE id = v_id;
+    END IF;
+  END IF;
+  IF p_own_tx THEN COMMIT; END IF;
+
+  SELECT v_granted, a.id, a.user_id, a.email, v_balance,
+      UNIX_TIMESTAMP(a.created_at), v_tx
+    FROM accounts a WHERE a.id = v_id;
+END;
