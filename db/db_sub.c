@@ -21,6 +21,7 @@ enum sub_sql {
 	SUB_CHARGE_LEDGER,
 	SUB_CHARGE_BALANCES,
 	SUB_CHARGE_ADVANCE,
+	SUB_LOCK_ACCOUNT,
 	SUB__MAX
 };
 
@@ -79,6 +80,15 @@ static const char *const sqls[SUB__MAX] = {
 	    "SELECT " SUB_COLS " FROM subscriptions s "
 	    "WHERE s.status = 'active' AND s.next_charge_at <= FROM_UNIXTIME(?)"
 	    " ORDER BY s.next_charge_at, s.id LIMIT ? FOR UPDATE SKIP LOCKED",
+	/*
+	 * An activation's first statement: the account row locked (it
+	 * serialises a user's activations) and the subscription, if any,
+	 * locked and read with it, in one trip.
+	 */
+	[SUB_LOCK_ACCOUNT] =
+	    "SELECT " SUB_COLS " FROM accounts a LEFT JOIN subscriptions s "
+	    "ON s.account_id = a.id AND s.product = ? WHERE a.id = ? "
+	    "FOR UPDATE",
 	[SUB_LOCK_ID] =
 	    "SELECT " SUB_COLS " FROM subscriptions s WHERE s.id = ? FOR UPDATE",
 	/* Invoice-billed subscriptions inside their renewal lead that have
@@ -272,6 +282,26 @@ db_sub_claim_due(struct db *db, int64_t now, size_t max,
 	if ((rc = db_exec(db, st, "ii", now, (int64_t)max)) != TALLY_OK)
 		return rc;
 	return fetch_many(db, st, max, subs, n);
+}
+
+int
+db_sub_lock_account(struct db *db, int64_t account_id, const char *product,
+    struct db_sub *s)
+{
+	struct db_stmt	*st = stmt(db, SUB_LOCK_ACCOUNT);
+	int		 rc;
+
+	if ((rc = db_exec(db, st, "si", product, account_id)) != TALLY_OK)
+		return rc;
+	if ((rc = fetch_one(db, st, s)) != TALLY_OK)
+		return rc;	/* TALLY_E_NOTFOUND: no such account */
+	if (s->id == 0) {
+		/* No subscription yet: the NULL columns read as empty. */
+		memset(s, 0, sizeof(*s));
+		s->account_id = account_id;
+		snprintf(s->product, sizeof(s->product), "%s", product);
+	}
+	return TALLY_OK;
 }
 
 int

@@ -23,6 +23,13 @@ int	 db_sub_list(struct db *, int64_t account_id, size_t max,
  */
 int	 db_sub_get_by_user(struct db *, const char *user_id,
 	    const char *product, struct db_sub *s);
+/*
+ * Lock the account row and its subscription of product (if any) in one
+ * statement; with none, *s is a fresh row (id 0) of that account and
+ * product.  TALLY_E_NOTFOUND when the account does not exist.
+ */
+int	 db_sub_lock_account(struct db *, int64_t account_id,
+	    const char *product, struct db_sub *s);
 /* Insert s (its id is set). */
 int	 db_sub_insert(struct db *, struct db_sub *s, int64_t now);
 /* Write every mutable column of s back. */

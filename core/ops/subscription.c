@@ -48,21 +48,9 @@ int
 op_sub_lock_tx(struct db *db, int64_t account_id, const char *product,
     struct db_sub *s)
 {
-	int64_t	 balance;
-	int	 rc;
-
 	/* The account row lock serialises a user's concurrent activations:
 	 * the second finds the subscription the first created. */
-	if ((rc = db_account_lock(db, account_id, &balance)) != TALLY_OK)
-		return rc;
-	rc = db_sub_get(db, account_id, product, 1, s);
-	if (rc == TALLY_E_NOTFOUND) {
-		memset(s, 0, sizeof(*s));
-		s->account_id = account_id;
-		snprintf(s->product, sizeof(s->product), "%s", product);
-		return TALLY_OK;
-	}
-	return rc;
+	return db_sub_lock_account(db, account_id, product, s);
 }
 
 int
@@ -136,11 +124,12 @@ start_run(struct db *db, const struct core_product *p, struct db_sub *s,
 	s->cancel_at_period_end = 0;
 	s->paused_at = 0;
 	s->run_no++;
-	if (s->id == 0 && (rc = db_sub_insert(db, s, now)) != TALLY_OK)
+	/* The row takes its final values first; a refused charge rolls the
+	 * whole transaction back with it. */
+	rc = s->id == 0 ? db_sub_insert(db, s, now) : db_sub_update(db, s, now);
+	if (rc != TALLY_OK)
 		return rc;
-	if ((rc = charge_period(db, p, s, iv, now)) != TALLY_OK)
-		return rc;
-	return db_sub_update(db, s, now);
+	return charge_period(db, p, s, iv, now);
 }
 
 int
