@@ -12,7 +12,6 @@ enum wallet_sql {
 	W_ACCOUNT_INSERT,
 	W_ACCOUNT_PROFILE,
 	W_ACCOUNT_LOCK,
-	W_LEDGER_GET,
 	W_LEDGER_LIST,
 	W_CALL_APPLY,
 	W_CALL_REFUND,
@@ -38,8 +37,6 @@ static const char *const sqls[W__MAX] = {
 	    "updated_at = FROM_UNIXTIME(?) WHERE id = ?",
 	[W_ACCOUNT_LOCK] =
 	    "SELECT balance FROM accounts WHERE id = ? FOR UPDATE",
-	[W_LEDGER_GET] =
-	    "SELECT " TX_COLS " FROM ledger WHERE id = ? AND account_id = ?",
 	[W_LEDGER_LIST] =
 	    "SELECT " TX_COLS " FROM ledger WHERE account_id = ? AND id < ? "
 	    "ORDER BY id DESC LIMIT ?",
@@ -165,7 +162,6 @@ call_result(struct db *db, struct db_stmt *st, struct db_ledger_result *r)
 	case 3:
 		return TALLY_E_DUPLICATE;
 	case 4:
-		r->no_row = 1;
 		return TALLY_E_NOTFOUND;
 	case 5:
 		return TALLY_E_INVALID;
@@ -249,20 +245,6 @@ db_ledger_apply(struct db *db, int64_t account_id, const char *kind,
 	rc = db_ledger_call(db, &c, &r);
 	if (rc == TALLY_OK)
 		*tx = r.tx;
-	return rc;
-}
-
-int
-db_ledger_get(struct db *db, int64_t account_id, int64_t id,
-    struct tally_tx *tx)
-{
-	struct db_stmt	*st = stmt(db, W_LEDGER_GET);
-	int		 rc;
-
-	if ((rc = db_exec(db, st, "ii", id, account_id)) != TALLY_OK)
-		return rc;
-	rc = fetch_tx(db, st, tx);
-	db_done(st);
 	return rc;
 }
 

@@ -48,7 +48,6 @@ struct db_ledger_change {
 struct db_ledger_result {
 	int64_t		 account_id;
 	int64_t		 balance;	/* after (or unchanged) */
-	int		 no_row;	/* refund: no such ledger row */
 	struct tally_tx	 tx;		/* the new ledger row */
 };
 
@@ -62,8 +61,8 @@ int	 db_ledger_call(struct db *, const struct db_ledger_change *c,
 	    struct db_ledger_result *r);
 /*
  * Refund usage row txid of the account (account_id, or 0 and user_id) in
- * one round trip, once.  TALLY_E_NOTFOUND (no account, or no such row:
- * r->no_row), TALLY_E_INVALID (not a usage), TALLY_E_DUPLICATE (refunded).
+ * one round trip, once.  TALLY_E_NOTFOUND (no such account, or no such
+ * row of it), TALLY_E_INVALID (not a usage), TALLY_E_DUPLICATE (refunded).
  */
 int	 db_ledger_refund_call(struct db *, int64_t account_id,
 	    const char *user_id, int64_t txid, int64_t now, int own_tx,
@@ -76,9 +75,6 @@ int	 db_ledger_refund_call(struct db *, int64_t account_id,
 int	 db_account_init_call(struct db *, const char *user_id,
 	    const char *email, int64_t credits, int64_t now, int own_tx,
 	    struct tally_account *a, int *granted);
-/* One ledger row of an account. TALLY_OK or TALLY_E_NOTFOUND. */
-int	 db_ledger_get(struct db *, int64_t account_id, int64_t id,
-	    struct tally_tx *tx);
 /*
  * Up to max rows with id < before (0: from the newest), newest first.
  * OUT: txs[0..*n).

@@ -206,18 +206,31 @@ http_purchase_json(const struct tally_purchase *p)
 	return o;
 }
 
-/* Constant-time equality of a presented key and the configured one. */
-static int
-key_equal(const char *given, const char *want)
+void
+http_keys_init(struct app *app)
 {
-	unsigned char	 a[SHA256_DIGEST_LENGTH], b[SHA256_DIGEST_LENGTH];
+	app->service_key.set = app->cfg.service_key[0] != '\0';
+	SHA256((const unsigned char *)app->cfg.service_key,
+	    strlen(app->cfg.service_key), app->service_key.sha);
+	app->admin_key.set = app->cfg.admin_key[0] != '\0';
+	SHA256((const unsigned char *)app->cfg.admin_key,
+	    strlen(app->cfg.admin_key), app->admin_key.sha);
+}
 
-	if (given == NULL || *want == '\0')
+/*
+ * Constant-time equality of a presented key and a configured one.
+ * Comparing digests makes it independent of the lengths too; the
+ * configured key's digest was made once at start.
+ */
+static int
+key_equal(const char *given, const struct http_key *want)
+{
+	unsigned char	 a[SHA256_DIGEST_LENGTH];
+
+	if (given == NULL || !want->set)
 		return 0;
-	/* Hashing first makes the comparison independent of length too. */
 	SHA256((const unsigned char *)given, strlen(given), a);
-	SHA256((const unsigned char *)want, strlen(want), b);
-	return CRYPTO_memcmp(a, b, sizeof(a)) == 0;
+	return CRYPTO_memcmp(a, want->sha, sizeof(a)) == 0;
 }
 
 /* The bearer token: verified, the caller set; no database work. */
@@ -273,14 +286,14 @@ authenticate(struct http_req *req, enum route_auth auth)
 		return auth_token(req);
 	case AUTH_SERVICE:
 		if (!key_equal(http_param(req, "HTTP_X_SERVICE_KEY"),
-		    req->app->cfg.service_key))
+		    &req->app->service_key))
 			return TALLY_E_UNAUTHORIZED;
 		req->caller = CALLER_SERVICE;
 		snprintf(req->caller_id, sizeof(req->caller_id), "service");
 		return TALLY_OK;
 	case AUTH_ADMIN:
 		if (!key_equal(http_param(req, "HTTP_X_ADMIN_KEY"),
-		    req->app->cfg.admin_key))
+		    &req->app->admin_key))
 			return TALLY_E_UNAUTHORIZED;
 		req->caller = CALLER_ADMIN;
 		snprintf(req->caller_id, sizeof(req->caller_id), "admin");

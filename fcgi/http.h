@@ -16,11 +16,21 @@
 
 struct db;
 
+/* A configured key's digest, made once at start (http_key_init). */
+struct http_key {
+	unsigned char		 sha[32];
+	int			 set;		/* 0: no key configured */
+};
+
 /* What every thread shares, read-only after start. */
 struct app {
 	struct core_config	 cfg;
 	struct core_jwt_keys	*keys;
+	struct http_key		 service_key, admin_key;
 };
+
+/* Digest the configured service and admin keys into app (at start). */
+void	 http_keys_init(struct app *);
 
 enum http_caller {
 	CALLER_NONE,

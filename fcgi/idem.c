@@ -8,6 +8,7 @@
 #include "core/json.h"
 #include "core/model.h"
 #include "core/ops/idem.h"
+#include "core/ops/store.h"
 #include "core/result.h"
 #include "fcgi/http.h"
 
@@ -134,10 +135,10 @@ idem_run(struct http_req *req, http_tx_fn fn, void *arg, int single)
 	if (single && r.key == NULL) {
 		/* Nothing to store: the operation's one call commits. */
 		req->own_tx = 1;
-		rc = op_call(req->db, idem_body, &r);
+		rc = op_store_call(req->db, idem_body, &r);
 		req->own_tx = 0;
 	} else
-		rc = op_tx(req->db, idem_body, &r);
+		rc = op_store_tx(req->db, idem_body, &r);
 	if (rc == TALLY_OK)
 		return;
 	if (r.stored_dup && idem_replay(&r) != 0)

@@ -159,6 +159,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "tally-fcgi: %s\n", err);
 		return 1;
 	}
+	http_keys_init(&app);
 	if (nthreads <= 0)
 		nthreads = (long)app.cfg.http_threads;
 	if (nthreads > MAX_THREADS)

@@ -1,23 +1,10 @@
-/* Request transactions and stored responses over db/db.c, db/db_misc.c. */
+/* Stored responses over db/db_misc.c. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/ops/idem.h"
 #include "core/result.h"
-#include "db/db.h"
 #include "db/db_misc.h"
-
-int
-op_tx(struct db *db, op_tx_fn fn, void *arg)
-{
-	return db_tx(db, fn, arg);
-}
-
-int
-op_call(struct db *db, op_tx_fn fn, void *arg)
-{
-	return db_call(db, fn, arg);
-}
 
 int
 op_idem_lookup(struct db *db, const char *caller, const char *key,

@@ -1,6 +1,5 @@
-/* Transactions for the request path, and Idempotency-Key: stored
- * responses, replayed for the same request, written in the same
- * transaction as the effect they describe. */
+/* Idempotency-Key: stored responses, replayed for the same request,
+ * written in the same transaction as the effect they describe. */
 #ifndef CORE_OPS_IDEM_H
 #define CORE_OPS_IDEM_H
 
@@ -10,20 +9,6 @@ struct db;
 
 /* How long a stored response answers for its key (API.md: 24 h). */
 #define OP_IDEM_TTL	(24 * 60 * 60)
-
-typedef int (*op_tx_fn)(struct db *, void *arg);
-
-/*
- * Run fn in one transaction and commit it (db_tx: deadlocks retried, so
- * fn must be safe to run again).  TALLY_OK or fn's / the database's code.
- */
-int	 op_tx(struct db *, op_tx_fn fn, void *arg);
-
-/*
- * Run fn, which makes one self-committing call (a ledger routine with
- * own_tx), with the same retries; see db_call().
- */
-int	 op_call(struct db *, op_tx_fn fn, void *arg);
 
 /*
  * The stored response of (caller, key) for a request whose hash is hash.

@@ -71,6 +71,12 @@ op_store_tx(struct db *db, op_store_tx_fn fn, void *arg)
 }
 
 int
+op_store_call(struct db *db, op_store_tx_fn fn, void *arg)
+{
+	return db_call(db, fn, arg);
+}
+
+int
 op_store_lock_try(struct db *db, const char *name)
 {
 	return db_lock_try(db, name);

@@ -39,6 +39,14 @@ typedef int (*op_store_tx_fn)(struct db *, void *arg);
 int	 op_store_tx(struct db *, op_store_tx_fn fn, void *arg);
 
 /*
+ * Run fn, which makes one self-committing call (a ledger routine with
+ * own_tx), with the same retries; a connection found closed is replaced
+ * before the call, one lost during it is TALLY_E_UNAVAILABLE and never
+ * sent twice (see db_call()).
+ */
+int	 op_store_call(struct db *, op_store_tx_fn fn, void *arg);
+
+/*
  * A named server lock for this connection: TALLY_OK when taken,
  * TALLY_E_CONFLICT when another connection holds it.
  */

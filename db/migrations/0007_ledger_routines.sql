@@ -24,6 +24,73 @@
 --   description, created_at (unix seconds).
 -- Errors (deadlock 1213, lock wait 1205, BIGINT overflow 1690) roll the
 -- routine's own transaction back and reach the caller unchanged.
+--
+-- tally_account_lock and tally_ledger_keyed are the routines' own
+-- building blocks (OUT parameters, no answer row); tally calls the three
+-- after them.
+
+-- The account (by id, or by user id when p_account_id is 0), its row
+-- locked for this transaction.  OUT: its id (NULL: none) and balance.
+CREATE PROCEDURE tally_account_lock(
+  IN  p_account_id BIGINT,
+  IN  p_user_id    VARCHAR(255),
+  OUT o_id         BIGINT,
+  OUT o_balance    BIGINT)
+BEGIN
+  SET o_id = NULL, o_balance = 0;
+  IF p_account_id IS NULL OR p_account_id = 0 THEN
+    SELECT id, balance INTO o_id, o_balance
+      FROM accounts WHERE user_id = p_user_id FOR UPDATE;
+  ELSE
+    SELECT id, balance INTO o_id, o_balance
+      FROM accounts WHERE id = p_account_id FOR UPDATE;
+  END IF;
+END;
+
+-- An effect with a key (a refund, a grant, a subscription period), in the
+-- caller's transaction: lock the row, see whether the effect happened
+-- before, check the balance, write.  The account row lock serialises
+-- every change of the account, and an effect key names one account's
+-- effect, so the check cannot race.  OUT: status (0, 1, 2 or 3 as
+-- above), the account's id, its balance after, the ledger row's id.
+CREATE PROCEDURE tally_ledger_keyed(
+  IN  p_account_id  BIGINT,
+  IN  p_user_id     VARCHAR(255),
+  IN  p_kind        VARCHAR(24),
+  IN  p_amount      BIGINT,
+  IN  p_operation   VARCHAR(100),
+  IN  p_description VARCHAR(500),
+  IN  p_effect_key  VARCHAR(191),
+  IN  p_now         BIGINT,
+  IN  p_email       VARCHAR(320),
+  IN  p_locale      VARCHAR(15),
+  OUT o_status      INT,
+  OUT o_id          BIGINT,
+  OUT o_balance     BIGINT,
+  OUT o_tx          BIGINT)
+BEGIN
+  SET o_status = 0, o_tx = 0;
+  CALL tally_account_lock(p_account_id, p_user_id, o_id, o_balance);
+  IF o_id IS NULL THEN
+    SET o_status = 1;
+  ELSEIF EXISTS (SELECT 1 FROM ledger WHERE effect_key = p_effect_key) THEN
+    SET o_status = 3;
+  ELSEIF o_balance + p_amount < 0 THEN
+    SET o_status = 2;
+  ELSE
+    SET o_balance = o_balance + p_amount;
+    UPDATE accounts SET balance = o_balance,
+        email = IF(p_email IS NULL OR p_email = '', email, p_email),
+        locale = IF(p_locale IS NULL OR p_locale = '', locale, p_locale)
+      WHERE id = o_id;
+    INSERT INTO ledger (account_id, kind, amount, balance_after, operation,
+        description, effect_key, created_at)
+      VALUES (o_id, p_kind, p_amount, o_balance, p_operation, p_description,
+        p_effect_key, FROM_UNIXTIME(p_now));
+    SET o_tx = LAST_INSERT_ID();
+  END IF;
+END;
+
 
 CREATE PROCEDURE tally_ledger_apply(
   IN p_account_id  BIGINT,
@@ -40,7 +107,6 @@ CREATE PROCEDURE tally_ledger_apply(
 BEGIN
   DECLARE v_id      BIGINT DEFAULT NULL;
   DECLARE v_balance BIGINT DEFAULT 0;
-  DECLARE v_after   BIGINT;
   DECLARE v_status  INT DEFAULT 0;
   DECLARE v_tx      BIGINT DEFAULT 0;
   DECLARE EXIT HANDLER FOR SQLEXCEPTION
@@ -54,7 +120,9 @@ BEGIN
     -- The hot path (a debit): one UPDATE finds, checks and changes the
     -- row; the new balance and the row's id come back in session
     -- variables, assigned while this UPDATE holds the row lock.  Only a
-    -- refusal pays for a second look, to say which refusal it is.
+    -- refusal pays for a second look, to say which refusal it is.  (Kept
+    -- apart from tally_ledger_keyed on purpose: it saves the locking
+    -- SELECT and a nested CALL on every debit.)
     SET @tally_id = NULL, @tally_balance = NULL;
     IF p_account_id IS NULL OR p_account_id = 0 THEN
       UPDATE accounts SET balance = (@tally_balance := balance + p_amount),
@@ -77,46 +145,13 @@ BEGIN
           p_description, NULL, FROM_UNIXTIME(p_now));
       SET v_tx = LAST_INSERT_ID();
     ELSE
-      IF p_account_id IS NULL OR p_account_id = 0 THEN
-        SELECT id, balance INTO v_id, v_balance
-          FROM accounts WHERE user_id = p_user_id;
-      ELSE
-        SELECT id, balance INTO v_id, v_balance
-          FROM accounts WHERE id = p_account_id;
-      END IF;
+      CALL tally_account_lock(p_account_id, p_user_id, v_id, v_balance);
       SET v_status = IF(v_id IS NULL, 1, 2);
     END IF;
   ELSE
-    -- An effect with a key (a refund, a grant, a subscription period):
-    -- lock the row, then see whether the effect happened before.
-    IF p_account_id IS NULL OR p_account_id = 0 THEN
-      SELECT id, balance INTO v_id, v_balance
-        FROM accounts WHERE user_id = p_user_id FOR UPDATE;
-    ELSE
-      SELECT id, balance INTO v_id, v_balance
-        FROM accounts WHERE id = p_account_id FOR UPDATE;
-    END IF;
-    IF v_id IS NULL THEN
-      SET v_status = 1;
-    ELSEIF EXISTS (SELECT 1 FROM ledger WHERE effect_key = p_effect_key) THEN
-      -- The account row lock serialises every change of this account,
-      -- and an effect key names one account's effect: no race.
-      SET v_status = 3;
-    ELSEIF v_balance + p_amount < 0 THEN
-      SET v_status = 2;
-    ELSE
-      SET v_after = v_balance + p_amount;
-      UPDATE accounts SET balance = v_after,
-          email = IF(p_email IS NULL OR p_email = '', email, p_email),
-          locale = IF(p_locale IS NULL OR p_locale = '', locale, p_locale)
-        WHERE id = v_id;
-      INSERT INTO ledger (account_id, kind, amount, balance_after, operation,
-          description, effect_key, created_at)
-        VALUES (v_id, p_kind, p_amount, v_after, p_operation, p_description,
-          p_effect_key, FROM_UNIXTIME(p_now));
-      SET v_tx = LAST_INSERT_ID();
-      SET v_balance = v_after;
-    END IF;
+    CALL tally_ledger_keyed(p_account_id, p_user_id, p_kind, p_amount,
+      p_operation, p_description, p_effect_key, p_now, p_email, p_locale,
+      v_status, v_id, v_balance, v_tx);
   END IF;
   IF p_own_tx THEN COMMIT; END IF;
 
@@ -135,12 +170,10 @@ CREATE PROCEDURE tally_ledger_refund(
 BEGIN
   DECLARE v_id      BIGINT DEFAULT NULL;
   DECLARE v_balance BIGINT DEFAULT 0;
-  DECLARE v_after   BIGINT;
   DECLARE v_kind    VARCHAR(24) DEFAULT NULL;
   DECLARE v_amount  BIGINT DEFAULT 0;
   DECLARE v_op      VARCHAR(100) DEFAULT NULL;
   DECLARE v_desc    VARCHAR(500) DEFAULT NULL;
-  DECLARE v_key     VARCHAR(191);
   DECLARE v_status  INT DEFAULT 0;
   DECLARE v_tx      BIGINT DEFAULT 0;
   DECLARE EXIT HANDLER FOR SQLEXCEPTION
@@ -150,37 +183,22 @@ BEGIN
   END;
 
   IF p_own_tx THEN START TRANSACTION; END IF;
-  IF p_account_id IS NULL OR p_account_id = 0 THEN
-    SELECT id, balance INTO v_id, v_balance
-      FROM accounts WHERE user_id = p_user_id FOR UPDATE;
-  ELSE
-    SELECT id, balance INTO v_id, v_balance
-      FROM accounts WHERE id = p_account_id FOR UPDATE;
-  END IF;
+  CALL tally_account_lock(p_account_id, p_user_id, v_id, v_balance);
   IF v_id IS NOT NULL THEN
     SELECT kind, amount, operation, description
       INTO v_kind, v_amount, v_op, v_desc
       FROM ledger WHERE id = p_tx_id AND account_id = v_id;
   END IF;
-  SET v_key = CONCAT('refund:', p_tx_id);
-
   IF v_id IS NULL THEN
     SET v_status = 1;
   ELSEIF v_kind IS NULL THEN
     SET v_status = 4;
   ELSEIF v_kind <> 'usage' THEN
     SET v_status = 5;
-  ELSEIF EXISTS (SELECT 1 FROM ledger WHERE effect_key = v_key) THEN
-    SET v_status = 3;
   ELSE
-    SET v_after = v_balance - v_amount;
-    UPDATE accounts SET balance = v_after WHERE id = v_id;
-    INSERT INTO ledger (account_id, kind, amount, balance_after, operation,
-        description, effect_key, created_at)
-      VALUES (v_id, 'refund', -v_amount, v_after, v_op, v_desc, v_key,
-        FROM_UNIXTIME(p_now));
-    SET v_tx = LAST_INSERT_ID();
-    SET v_balance = v_after;
+    CALL tally_ledger_keyed(v_id, NULL, 'refund', -v_amount, v_op, v_desc,
+      CONCAT('refund:', p_tx_id), p_now, NULL, NULL,
+      v_status, v_id, v_balance, v_tx);
   END IF;
   IF p_own_tx THEN COMMIT; END IF;
 
@@ -204,9 +222,8 @@ BEGIN
   DECLARE v_id      BIGINT DEFAULT NULL;
   DECLARE v_balance BIGINT DEFAULT 0;
   DECLARE v_flag    TINYINT DEFAULT 1;
-  DECLARE v_granted TINYINT DEFAULT 0;
+  DECLARE v_status  INT DEFAULT 0;
   DECLARE v_tx      BIGINT DEFAULT 0;
-  DECLARE v_key     VARCHAR(191);
   DECLARE EXIT HANDLER FOR SQLEXCEPTION
   BEGIN
     IF p_own_tx THEN ROLLBACK; END IF;
@@ -226,24 +243,17 @@ BEGIN
   SELECT id, balance, signup_granted INTO v_id, v_balance, v_flag
     FROM accounts WHERE user_id = p_user_id FOR UPDATE;
   IF v_flag = 0 THEN
-    SET v_key = CONCAT('grant:signup:', v_id);
-    IF p_credits > 0 AND NOT EXISTS
-        (SELECT 1 FROM ledger WHERE effect_key = v_key) THEN
-      SET v_balance = v_balance + p_credits;
-      UPDATE accounts SET balance = v_balance, signup_granted = 1
-        WHERE id = v_id;
-      INSERT INTO ledger (account_id, kind, amount, balance_after, operation,
-          description, effect_key, created_at)
-        VALUES (v_id, 'grant', p_credits, v_balance, 'signup',
-          'Signup credits', v_key, FROM_UNIXTIME(p_now));
-      SET v_tx = LAST_INSERT_ID(), v_granted = 1;
-    ELSE
-      UPDATE accounts SET signup_granted = 1 WHERE id = v_id;
+    UPDATE accounts SET signup_granted = 1 WHERE id = v_id;
+    IF p_credits > 0 THEN
+      -- Granted before under the same key (status 3): nothing to do.
+      CALL tally_ledger_keyed(v_id, NULL, 'grant', p_credits, 'signup',
+        'Signup credits', CONCAT('grant:signup:', v_id), p_now, NULL, NULL,
+        v_status, v_id, v_balance, v_tx);
     END IF;
   END IF;
   IF p_own_tx THEN COMMIT; END IF;
 
-  SELECT v_granted, a.id, a.user_id, a.email, v_balance,
+  SELECT v_tx > 0, a.id, a.user_id, a.email, v_balance,
       UNIX_TIMESTAMP(a.created_at), v_tx
     FROM accounts a WHERE a.id = v_id;
 END;
