@@ -6,7 +6,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import {
-  URL_BASE, call, token, newUser, fund, sqlStr, subRow, setSubPeriod, parkSubs, runScheduler, isoTime,
+  URL_BASE, call, token, newUser, fund, sql, sqlStr, subRow, setSubPeriod, parkSubs, runScheduler, isoTime,
 } from './lib.mjs';
 
 const PRODUCT = 'cloud_sync';
@@ -206,4 +206,34 @@ test('the gate and the internal status agree through a whole life cycle', async 
   await fund(user, 20);
   assert.equal((await activate(user, 'monthly')).status, 200);
   await check(true, 'activated again');
+});
+
+// deploy/mariadb.cnf turns MariaDB's query cache on for the entitlement
+// read (SQL_CACHE, DEMAND): repeated gate and status requests are answered
+// from it, and any change to the subscription (through tally, or written
+// by hand in SQL) shows on the very next request, never a stale answer.
+test('repeated entitlement reads come from the query cache, and a change shows at once', async () => {
+  const hits = () => Number(sql("SHOW GLOBAL STATUS LIKE 'Qcache_hits'")[0][1]);
+  const user = await subscriber();
+  assert200(await gate(as(user)), 'first read');
+  const before = hits();
+  for (let i = 0; i < 5; i++) assert200(await gate(as(user)), `read ${i}`);
+  assert.ok(hits() - before >= 5, `query cache hits ${hits() - before}`);
+  // Changed behind tally's back: the cached read must go with it.
+  sql(`UPDATE subscriptions SET status = 'paused', paused_at = NOW() WHERE user_id = ${sqlStr(user)}`);
+  assert402(await gate(as(user)), 'paused in SQL');
+  assert.equal((await internalActive(user)).active, false);
+  sql(`UPDATE subscriptions SET status = 'active', paused_at = NULL WHERE user_id = ${sqlStr(user)}`);
+  assert200(await gate(as(user)), 'active again in SQL');
+  // Through tally: the period is due, the scheduler's renewal charges it
+  // and moves the period on; the status read (cached twice) follows.
+  setSubPeriod(user, isoTime(Date.now() - 40 * DAY));
+  const due = (await internalActive(user)).until;
+  assert.equal((await internalActive(user)).until, due);
+  const r = await call('POST', '/internal/subscriptions/charge-recurring', { service: true });
+  assert.equal(r.status, 200, r.text);
+  const st = await internalActive(user);
+  assert.equal(st.active, true);
+  assert.ok(Date.parse(st.until) > Date.parse(due), `renewed: ${due} -> ${st.until}`);
+  assert200(await gate(as(user)), 'renewed');
 });

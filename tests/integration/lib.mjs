@@ -138,10 +138,10 @@ export async function dbStart({ timeoutMs = 30000 } = {}) {
   const v = process.env.TALLY_VAR;
   const sock = process.env.TALLY_DB_SOCKET;
   fs.rmSync(sock, { force: true });
-  const args = ['mariadbd', '--no-defaults', `--datadir=${v}/mariadb`, `--socket=${sock}`, '--skip-networking',
+  const args = ['mariadbd', `--defaults-file=${process.env.TALLY_ROOT}/deploy/mariadb.cnf`, `--datadir=${v}/mariadb`,
+    `--socket=${sock}`, '--skip-networking',
     `--pid-file=${v}/mariadb.pid`, ...(process.getuid() === 0 ? ['--user=root'] : []), `--log-error=${v}/mariadb.err`,
-    '--innodb-buffer-pool-size=128M', '--max-connections=500',
-    '--character-set-server=utf8mb4', '--collation-server=utf8mb4_bin'];
+    '--innodb-buffer-pool-size=128M', '--max-connections=500'];
   // Not detached by node: setsid(1) then makes the new session and execs
   // mariadbd in place, so the child's pid is the server's.
   const child = spawn('setsid', args, { stdio: 'ignore', env: { ...process.env, PATH: SBIN_PATH } });
