@@ -59,22 +59,60 @@ core_resource_apply(struct core_resource_state *st, int type,
 }
 
 int
+core_prorate_switch(int64_t old_price, int64_t new_price, int64_t remaining,
+    int64_t len, int64_t *out)
+{
+	int64_t	 a, b;
+	int	 rc;
+
+	/* Each side rounded on its own, then the difference: both shares lie
+	 * in [0, INT64_MAX], so the subtraction cannot overflow. */
+	if ((rc = core_prorate(new_price, remaining, len, &a)) != TALLY_OK ||
+	    (rc = core_prorate(old_price, remaining, len, &b)) != TALLY_OK)
+		return rc;
+	*out = a - b;
+	return TALLY_OK;
+}
+
+int
+core_activity_is_switch(const struct core_resource_state *before, int type)
+{
+	if (!before->active)
+		return 0;
+	return type == ACT_CREATE || type == ACT_ACTIVATE ||
+	    type == ACT_UPDATE;
+}
+
+int
 core_activity_amount(const struct core_resource_state *before, int type,
     int64_t old_price, int64_t new_price, int same_plan, int64_t remaining,
     int64_t len, int64_t *amount, int *has_item)
 {
-	int64_t	 a = 0, b = 0;
+	int64_t	 a = 0;
 	int	 rc;
 
 	*amount = 0;
 	*has_item = 0;
+	/* A running resource changing plan is billed the same way whichever
+	 * type carries the change; the same plan again is no change. */
+	if (core_activity_is_switch(before, type)) {
+		if (same_plan)
+			return TALLY_OK;
+		if ((rc = core_prorate_switch(old_price, new_price, remaining,
+		    len, &a)) != TALLY_OK)
+			return rc;
+		*amount = a;
+		*has_item = a != 0;
+		return TALLY_OK;
+	}
 	switch (type) {
 	case ACT_CREATE:
 	case ACT_ACTIVATE:
-		/* Activating what runs already charges nothing twice. */
-		if (before->active || new_price <= 0)
+		/* Not running: the new plan's rest of the period.  A
+		 * deactivate credited the old plan's rest already. */
+		if (new_price <= 0)
 			return TALLY_OK;
-		if ((rc = core_prorate(new_price, remaining, len, amount)) !=
+		if ((rc = core_prorate(new_price, remaining, len, &a)) !=
 		    TALLY_OK)
 			return rc;
 		break;
@@ -84,23 +122,17 @@ core_activity_amount(const struct core_resource_state *before, int type,
 		if ((rc = core_prorate(old_price, remaining, len, &a)) !=
 		    TALLY_OK)
 			return rc;
-		*amount = -a;
+		a = -a;
 		break;
 	case ACT_UPDATE:
-		if (!before->active || same_plan || old_price == new_price)
-			return TALLY_OK;
-		/* Each side prorated on its own, then the difference, so an
-		 * upgrade and a downgrade of the same pair mirror exactly. */
-		if ((rc = core_prorate(new_price, remaining, len, &a)) !=
-		    TALLY_OK || (rc = core_prorate(old_price, remaining, len,
-		    &b)) != TALLY_OK)
-			return rc;
-		*amount = a - b;
-		break;
+		/* Not running: the plan is taken for a later activate,
+		 * which charges it; nothing is billed now. */
+		return TALLY_OK;
 	default:
 		return TALLY_E_INVALID;
 	}
-	*has_item = *amount != 0;
+	*amount = a;
+	*has_item = a != 0;
 	return TALLY_OK;
 }
 

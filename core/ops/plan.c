@@ -100,10 +100,12 @@ op_activity_record_tx(struct db *db, const struct core_config *cfg,
 		return rc;
 	core_time_format_iso(at, from, sizeof(from));
 	core_time_format_iso(end, to, sizeof(to));
+	/* A plan switch reads the same whichever type carried it. */
 	snprintf(desc, sizeof(desc), "%s %.200s: %s, %.10s to %.10s%s",
 	    t == ACT_DEACTIVATE ? "Credit for" : "Charge for", resource,
-	    t == ACT_UPDATE ? "plan change" : plan_name(cfg, t ==
-	    ACT_DEACTIVATE ? before.plan : newplan), from, to, " (prorated)");
+	    core_activity_is_switch(&before, t) ? "plan change" :
+	    plan_name(cfg, t == ACT_DEACTIVATE ? before.plan : newplan), from,
+	    to, " (prorated)");
 	snprintf(key, sizeof(key), "activity:%lld", (long long)id);
 	rc = db_item_insert(db, account_id, 0, desc, amount, resource,
 	    t == ACT_DEACTIVATE ? before.plan : newplan, key, now);

@@ -1,7 +1,8 @@
 // Per-resource plans (billing model 3, plan relay_basic: monthly 500):
 // activities (idempotent by resource, type and time), prorated items to the
-// cent, netting (a net credit stays outstanding and reduces the next
-// invoice), renewal items at each period boundary exactly once (also with
+// cent, plan switches billed alike whether update, create or activate
+// carries them, netting (a net credit stays outstanding and reduces the
+// next invoice), renewal items at each period boundary exactly once (also with
 // concurrent schedulers), and the payment cascade: credits, then the saved
 // card at the Stripe stand-in, else an email with the reason (<= 240
 // characters) and a link; every attempt is a payments row.
@@ -452,6 +453,136 @@ test('plan changes mid-period: prorated differences, deactivate, renewal on the 
   assert.equal(inv2.length, 3);
   assert.equal(inv2[1].total, P, 'c2 back on for May, on its last plan');
   assert.deepEqual(invoiceItems(inv2[2].id).map((x) => [x.amount, x.resource]).sort(), [[500, 'c1'], [P, 'c2']].sort());
+});
+
+// The documented rule, computed here on its own: round_half_up(price *
+// remaining / period), in seconds; a switch is new share - old share.
+const DAY = 86400;
+const shareOf = (price, remaining, len) => Math.floor((2 * price * remaining + len) / (2 * len));
+const secs = (a, b) => (Date.parse(b) - Date.parse(a)) / 1000;
+
+// The Pro plan the test config adds (tests/integration/run.sh).
+async function proPlan() {
+  const cat = await call('GET', '/catalog');
+  const pro = cat.body.plans.find((x) => x.id === 'relay_pro');
+  assert.ok(pro, 'tests/integration/run.sh adds [plan.relay_pro]');
+  return pro;
+}
+
+// One user per activity type carrying the same history; their invoices
+// after the boundary, as [amount, resource, description] and through the
+// API as [amount, resource_id, plan].
+async function sameHistory(prefix, kinds, steps, boundary) {
+  const out = {};
+  for (const kind of kinds) {
+    const user = await withEmail(newUser(`${prefix}-${kind}`));
+    await fund(user, 100000);
+    for (const step of steps(kind)) {
+      const [type, at, plan] = step;
+      await record(user, type, 'r', at, plan);
+    }
+    await runScheduler(boundary);
+    const inv = invoices(user);
+    assert.equal(inv.length, 1, `${kind}: one invoice`);
+    assert.equal(inv[0].status, 'paid', `${kind}: paid from the wallet`);
+    const api = await call('GET', `/invoices/${inv[0].id}`, { token: as(user) });
+    assert.equal(api.status, 200, api.text);
+    out[kind] = {
+      user,
+      total: inv[0].total,
+      lines: invoiceItems(inv[0].id).map((x) => [x.amount, x.resource, x.description]),
+      api: api.body.items.map((x) => [x.amount, x.resource_id, x.plan]),
+    };
+    assertTotals(user);
+  }
+  return out;
+}
+
+test('a plan switch carried by create or activate is prorated exactly as the same switch by update', async (t) => {
+  const pro = await proPlan();
+  const P = pro.monthly;
+  const users = [];
+  t.after(() => park(...users));
+  // July 2033 from the 1st: 31 days.  Up to Pro with 20.75 days left,
+  // Pro again (no change), back to Basic with 12 days left.
+  const start = '2033-07-01T00:00:00Z';
+  const end = '2033-08-01T00:00:00Z';
+  const up = '2033-07-11T06:00:00Z';
+  const again = '2033-07-15T00:00:00Z';
+  const down = '2033-07-20T00:00:00Z';
+  const len = secs(start, end);
+  assert.equal(len, 31 * DAY);
+  const kinds = ['update', 'create', 'activate'];
+  const got = await sameHistory('plan-sw', kinds, (kind) => [
+    ['create', start, BASIC],
+    [kind, up, pro.id],
+    [kind, again, pro.id],
+    [kind, down, BASIC],
+  ], end);
+  for (const k of kinds) users.push(got[k].user);
+
+  const upAmount = shareOf(P, secs(up, end), len) - shareOf(500, secs(up, end), len);
+  const downAmount = shareOf(500, secs(down, end), len) - shareOf(P, secs(down, end), len);
+  if (P === 1200) {
+    // 803.23 - 334.68 and 193.55 - 464.52, each side rounded on its own.
+    assert.equal(upAmount, 803 - 335);
+    assert.equal(downAmount, 194 - 465);
+  }
+  const want = [
+    [500, 'r', 'Charge for r: Basic relay, 2033-07-01 to 2033-08-01 (prorated)'],
+    [upAmount, 'r', 'Charge for r: plan change, 2033-07-11 to 2033-08-01 (prorated)'],
+    [downAmount, 'r', 'Charge for r: plan change, 2033-07-20 to 2033-08-01 (prorated)'],
+    [500, 'r', 'Basic relay for r, 2033-08-01 to 2033-09-01'],
+  ];
+  for (const k of kinds) {
+    assert.deepEqual(got[k].lines, want, `${k}: the invoice lines`);
+    assert.equal(got[k].total, 500 + upAmount + downAmount + 500, `${k}: the total`);
+    assert.deepEqual(got[k].api, [[500, 'r', BASIC], [upAmount, 'r', pro.id], [downAmount, 'r', BASIC],
+      [500, 'r', BASIC]], `${k}: the API items`);
+    assert.equal(dbBalance(got[k].user), 100000 - got[k].total);
+    assert.ok(ledgerMatches(got[k].user));
+  }
+  const bill = (x) => [x.lines, x.api, x.total];
+  assert.deepEqual(bill(got.create), bill(got.update), 'create bills the switch as update does');
+  assert.deepEqual(bill(got.activate), bill(got.update), 'activate bills the switch as update does');
+});
+
+test('activate (or create) of a deactivated resource with another plan charges the new plan for the rest, as update then activate does', async (t) => {
+  const pro = await proPlan();
+  const P = pro.monthly;
+  const users = [];
+  t.after(() => park(...users));
+  // September 2033: 30 days.  Off on the 6th (the Basic rest back), on
+  // again on Pro on the 16th (Pro's rest), renewed on Pro.
+  const start = '2033-09-01T00:00:00Z';
+  const end = '2033-10-01T00:00:00Z';
+  const off = '2033-09-06T00:00:00Z';
+  const on = '2033-09-16T00:00:00Z';
+  const len = secs(start, end);
+  const kinds = ['activate', 'create', 'update-then-activate'];
+  const got = await sameHistory('plan-back', kinds, (kind) => [
+    ['create', start, BASIC],
+    ['deactivate', off],
+    ...(kind === 'update-then-activate'
+      ? [['update', '2033-09-10T00:00:00Z', pro.id], ['activate', on]]
+      : [[kind, on, pro.id]]),
+  ], end);
+  for (const k of kinds) users.push(got[k].user);
+
+  const credit = -shareOf(500, secs(off, end), len);
+  const charge = shareOf(P, secs(on, end), len);
+  if (P === 1200) assert.deepEqual([credit, charge], [-417, 600]);
+  const want = [
+    [500, 'r', 'Charge for r: Basic relay, 2033-09-01 to 2033-10-01 (prorated)'],
+    [credit, 'r', 'Credit for r: Basic relay, 2033-09-06 to 2033-10-01 (prorated)'],
+    [charge, 'r', 'Charge for r: Pro relay, 2033-09-16 to 2033-10-01 (prorated)'],
+    [P, 'r', 'Pro relay for r, 2033-10-01 to 2033-11-01'],
+  ];
+  for (const k of kinds) {
+    assert.deepEqual(got[k].lines, want, `${k}: the invoice lines`);
+    assert.deepEqual(got[k].api.map((x) => x[2]), [BASIC, BASIC, pro.id, pro.id], `${k}: the item plans`);
+    assert.equal(got[k].total, 500 + credit + charge + P);
+  }
 });
 
 // ------------------------------------------------------------ the cascade

@@ -1,5 +1,6 @@
 /* Unit tests for core/plan.c: proration (the one rounding rule on real
- * calendar months), activity items and plan-change deltas, resource state
+ * calendar months), activity items and plan-change deltas (one switch
+ * rule for update, create and activate), resource state
  * rebuilt from an activity log, and error summaries. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -292,6 +293,33 @@ test_activity_amounts(void **state)
 		    1, 10 * DAY, 30 * DAY, 0, 0 },
 		{ "activate what runs already", BASIC(1), ACT_ACTIVATE, 500,
 		    500, 1, 10 * DAY, 30 * DAY, 0, 0 },
+		/* create / activate of a running one with another plan: a
+		 * plan switch, billed as update is */
+		{ "create a running one on another plan, 500 -> 1200",
+		    BASIC(1), ACT_CREATE, 500, 1200, 0, 10 * DAY, 30 * DAY,
+		    233, 1 },
+		{ "activate a running one on another plan, 500 -> 1200",
+		    BASIC(1), ACT_ACTIVATE, 500, 1200, 0, 10 * DAY, 30 * DAY,
+		    233, 1 },
+		{ "create a running one on another plan, 1200 -> 500",
+		    { 1, 1, "relay_pro" }, ACT_CREATE, 1200, 500, 0, 10 * DAY,
+		    30 * DAY, -233, 1 },
+		{ "activate a running one on another plan, 1200 -> 500",
+		    { 1, 1, "relay_pro" }, ACT_ACTIVATE, 1200, 500, 0,
+		    10 * DAY, 30 * DAY, -233, 1 },
+		{ "activate a running one onto a free plan", BASIC(1),
+		    ACT_ACTIVATE, 500, 0, 0, 10 * DAY, 30 * DAY, -167, 1 },
+		{ "create a running one on another plan of the same price",
+		    BASIC(1), ACT_CREATE, 500, 500, 0, 10 * DAY, 30 * DAY, 0,
+		    0 },
+		/* activate of a deactivated one with another plan: the new
+		 * plan's rest (the deactivate credited the old one's) */
+		{ "activate a deactivated one on another plan, 10 of 30 days",
+		    BASIC(0), ACT_ACTIVATE, 500, 1200, 0, 10 * DAY, 30 * DAY,
+		    400, 1 },
+		{ "create a deactivated one on another plan, 10 of 30 days",
+		    BASIC(0), ACT_CREATE, 500, 1200, 0, 10 * DAY, 30 * DAY,
+		    400, 1 },
 		/* deactivate credits the current plan's rest */
 		{ "deactivate, 15.5 of 31 days", BASIC(1), ACT_DEACTIVATE,
 		    500, 0, 0, 31 * DAY / 2, 31 * DAY, -250, 1 },
@@ -382,6 +410,144 @@ test_update_mirrors(void **state)
 			assert_int_equal(h1, h2);
 			assert_int_equal(h1, up != 0);
 			assert_true(up >= 0);
+		}
+}
+
+struct switch_case {
+	const char	*name;
+	int64_t		 old_price, new_price, left, len;
+	int64_t		 want;
+	int		 rc;
+};
+
+/*
+ * core_prorate_switch: the new plan's share minus the old plan's, each
+ * rounded half up on its own.  Hand values: round_half_up(price * left /
+ * len) per side.
+ */
+static void
+test_prorate_switch(void **state)
+{
+	static const struct switch_case t[] = {
+		{ "500 -> 1200, 10 of 30 days (400 - 167)", 500, 1200,
+		    10 * DAY, 30 * DAY, 233, TALLY_OK },
+		{ "1200 -> 500, 10 of 30 days", 1200, 500, 10 * DAY, 30 * DAY,
+		    -233, TALLY_OK },
+		{ "500 -> 1200, 20.75 of 31 days (803 - 335)", 500, 1200,
+		    20 * DAY + 18 * 3600, 31 * DAY, 468, TALLY_OK },
+		{ "1200 -> 500, 12 of 31 days (194 - 465)", 1200, 500,
+		    12 * DAY, 31 * DAY, -271, TALLY_OK },
+		{ "500 -> 1200, 1 of 29 days (41 - 17)", 500, 1200, DAY,
+		    29 * DAY, 24, TALLY_OK },
+		{ "at the period start: the full difference", 500, 1200,
+		    30 * DAY, 30 * DAY, 700, TALLY_OK },
+		{ "more than the period left: clamped", 500, 1200, 31 * DAY,
+		    30 * DAY, 700, TALLY_OK },
+		{ "at the period end: nothing", 500, 1200, 0, 30 * DAY, 0,
+		    TALLY_OK },
+		{ "negative time left: nothing", 500, 1200, -DAY, 30 * DAY, 0,
+		    TALLY_OK },
+		{ "the same price: nothing", 500, 500, 10 * DAY, 30 * DAY, 0,
+		    TALLY_OK },
+		{ "499 -> 500 at mid-month: both round to 250", 499, 500,
+		    14 * DAY, 28 * DAY, 0, TALLY_OK },
+		{ "1 -> 2 at one half: both round to 1", 1, 2, 1, 2, 0,
+		    TALLY_OK },
+		{ "free -> 500, 10 of 30 days", 0, 500, 10 * DAY, 30 * DAY,
+		    167, TALLY_OK },
+		{ "500 -> free, 10 of 30 days", 500, 0, 10 * DAY, 30 * DAY,
+		    -167, TALLY_OK },
+		{ "0 -> 2^40, 7 of 31 days", 0, P40, 7 * DAY, 31 * DAY,
+		    248276819175LL, TALLY_OK },
+		{ "INT64_MAX -> 0, the whole period", INT64_MAX, 0, 31 * DAY,
+		    31 * DAY, -INT64_MAX, TALLY_OK },
+		{ "0 -> INT64_MAX, the whole period", 0, INT64_MAX, 31 * DAY,
+		    31 * DAY, INT64_MAX, TALLY_OK },
+		{ "INT64_MAX -> INT64_MAX", INT64_MAX, INT64_MAX, DAY,
+		    31 * DAY, 0, TALLY_OK },
+		{ "negative old price", -500, 1200, DAY, 30 * DAY, 0,
+		    TALLY_E_INVALID },
+		{ "negative new price", 500, -1, DAY, 30 * DAY, 0,
+		    TALLY_E_INVALID },
+		{ "empty period", 500, 1200, 0, 0, 0, TALLY_E_INVALID },
+		{ "negative period", 500, 1200, DAY, -30 * DAY, 0,
+		    TALLY_E_INVALID },
+	};
+	int64_t	 v;
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		v = SENTINEL;
+		if (core_prorate_switch(t[i].old_price, t[i].new_price,
+		    t[i].left, t[i].len, &v) != t[i].rc)
+			fail_msg("%s: rc", t[i].name);
+		if (t[i].rc == TALLY_OK && v != t[i].want)
+			fail_msg("%s: got %lld, want %lld", t[i].name,
+			    (long long)v, (long long)t[i].want);
+		if (t[i].rc != TALLY_OK && v != SENTINEL)
+			fail_msg("%s: *out written on error", t[i].name);
+	}
+}
+
+/*
+ * On a running resource, create, activate and update with another plan
+ * are one and the same switch (core_prorate_switch), at any time; with
+ * the same plan none of them bills anything.  On a stopped one only
+ * create and activate bill (the new plan's rest).
+ */
+static void
+test_switch_every_type(void **state)
+{
+	static const int64_t pairs[][2] = {
+		{ 500, 1200 }, { 1200, 500 }, { 1, 2 }, { 499, 500 },
+		{ 0, 500 }, { 500, 0 }, { 500, P40 }, { 333, 777 },
+	};
+	static const int types[] = { ACT_CREATE, ACT_ACTIVATE, ACT_UPDATE };
+	struct core_resource_state on = { 1, 1, "x" }, off = { 1, 0, "x" };
+	const int64_t	 len = 29 * DAY;
+	int64_t		 want, got, rest, left;
+	size_t		 i, k;
+	int		 has;
+
+	(void)state;
+	for (k = 0; k < sizeof(types) / sizeof(types[0]); k++)
+		assert_int_equal(core_activity_is_switch(&on, types[k]), 1);
+	assert_int_equal(core_activity_is_switch(&on, ACT_DEACTIVATE), 0);
+	assert_int_equal(core_activity_is_switch(&on, ACT__MAX), 0);
+	assert_int_equal(core_activity_is_switch(&on, -1), 0);
+	for (k = 0; k < sizeof(types) / sizeof(types[0]); k++)
+		assert_int_equal(core_activity_is_switch(&off, types[k]), 0);
+	for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
+		for (left = 0; left <= len; left += 7919) {
+			assert_int_equal(core_prorate_switch(pairs[i][0],
+			    pairs[i][1], left, len, &want), TALLY_OK);
+			assert_int_equal(core_prorate(pairs[i][1], left, len,
+			    &rest), TALLY_OK);
+			for (k = 0; k < sizeof(types) / sizeof(types[0]);
+			    k++) {
+				assert_int_equal(core_activity_amount(&on,
+				    types[k], pairs[i][0], pairs[i][1], 0,
+				    left, len, &got, &has), TALLY_OK);
+				assert_true(got == want);
+				assert_int_equal(has, want != 0);
+				/* The same plan again: nothing. */
+				assert_int_equal(core_activity_amount(&on,
+				    types[k], pairs[i][0], pairs[i][0], 1,
+				    left, len, &got, &has), TALLY_OK);
+				assert_true(got == 0);
+				assert_int_equal(has, 0);
+				/* Stopped: create and activate charge the
+				 * new plan's rest, update nothing. */
+				assert_int_equal(core_activity_amount(&off,
+				    types[k], pairs[i][0], pairs[i][1], 0,
+				    left, len, &got, &has), TALLY_OK);
+				if (types[k] == ACT_UPDATE)
+					assert_true(got == 0);
+				else
+					assert_true(got == rest);
+				assert_int_equal(has, got != 0);
+			}
 		}
 }
 
@@ -910,6 +1076,8 @@ main(void)
 		cmocka_unit_test(test_prorate_monotone),
 		cmocka_unit_test(test_activity_amounts),
 		cmocka_unit_test(test_update_mirrors),
+		cmocka_unit_test(test_prorate_switch),
+		cmocka_unit_test(test_switch_every_type),
 		cmocka_unit_test(test_activity_errors),
 		cmocka_unit_test(test_activity_parse),
 		cmocka_unit_test(test_state_from_log),
