@@ -108,6 +108,7 @@ export default {
   'subs.resume': 'Abo fortsetzen',
   'subs.resumed': 'Ihr Abo läuft weiter.',
   'subs.pendingText': 'Wartet auf die Zahlung der ersten Rechnung.',
+  'subs.toInvoice': 'Zur Rechnung',
   'subs.toInvoices': 'Zu den Rechnungen',
   'interval.monthly': 'Monatlich',
   'interval.quarterly': 'Vierteljährlich',

@@ -108,6 +108,7 @@ export default {
   'subs.resume': 'Keep subscription',
   'subs.resumed': 'Your subscription continues.',
   'subs.pendingText': 'Waiting for the first invoice to be paid.',
+  'subs.toInvoice': 'Open the invoice',
   'subs.toInvoices': 'Go to invoices',
   'interval.monthly': 'Monthly',
   'interval.quarterly': 'Quarterly',

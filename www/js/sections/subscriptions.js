@@ -117,9 +117,20 @@ function actions(ctx) {
   if (s === 'active' && sub.cancel_at_period_end) return resumeForm(ctx);
   if (s === 'active') return manageForm(ctx);
   if (s === 'pending_activation') {
-    return h('div', { class: 'sub-actions' },
-      h('p', { text: t('subs.pendingText') }),
-      h('a', { class: 'btn btn-secondary', href: '#invoices', i18n: 'subs.toInvoices' }));
+    // Straight to the invoice that starts it; the list when the server
+    // does not say which one.
+    const id = sub.invoice_id;
+    const link = id
+      ? h('a', {
+        class: 'btn btn-secondary', id: `sub-${p.id}-invoice`, href: `?invoice=${encodeURIComponent(id)}`, i18n: 'subs.toInvoice',
+        onclick: (e) => {
+          if (e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return; // a new tab: the link itself
+          e.preventDefault();
+          openInvoice(id);
+        },
+      })
+      : h('a', { class: 'btn btn-secondary', href: '#invoices', i18n: 'subs.toInvoices' });
+    return h('div', { class: 'sub-actions' }, h('p', { text: t('subs.pendingText') }), link);
   }
   return activateForm(ctx, s === 'paused');
 }
