@@ -161,6 +161,12 @@ struct db_sub {
 	int64_t	 next_charge_at;	/* 0: none */
 	int64_t	 cancel_at_period_end;
 	int64_t	 paused_at;		/* 0: none */
+	/*
+	 * The invoice whose payment activates a pending_activation one:
+	 * read only for the user's own views (db_sub_get without lock,
+	 * db_sub_list); 0 otherwise, or when not read.
+	 */
+	int64_t	 invoice_id;
 };
 
 #endif

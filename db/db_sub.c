@@ -32,16 +32,29 @@ enum sub_sql {
 	"UNIX_TIMESTAMP(s.next_charge_at), s.cancel_at_period_end, " \
 	"UNIX_TIMESTAMP(s.paused_at), s.run_no"
 
+/*
+ * The user's views (SUB_GET, SUB_LIST) also name the invoice that
+ * activates a pending_activation subscription: the newest of its invoices
+ * for the run's first period (the first invoice, or its reissue; a new
+ * run starts a new period).  Only those rows pay for the lookup, through
+ * the account's invoice index.
+ */
+#define SUB_INVOICE_COL ", IF(s.status = 'pending_activation', " \
+	"(SELECT i.id FROM invoices i WHERE i.account_id = s.account_id " \
+	"AND i.subscription_id = s.id " \
+	"AND i.period_start = s.current_period_start " \
+	"ORDER BY i.id DESC LIMIT 1), NULL)"
+
 static const char *const sqls[SUB__MAX] = {
 	[SUB_GET] =
-	    "SELECT " SUB_COLS " FROM subscriptions s "
+	    "SELECT " SUB_COLS SUB_INVOICE_COL " FROM subscriptions s "
 	    "WHERE s.account_id = ? AND s.product = ?",
 	[SUB_GET_LOCK] =
 	    "SELECT " SUB_COLS " FROM subscriptions s "
 	    "WHERE s.account_id = ? AND s.product = ? FOR UPDATE",
 	[SUB_LIST] =
-	    "SELECT " SUB_COLS " FROM subscriptions s WHERE s.account_id = ? "
-	    "ORDER BY s.product LIMIT ?",
+	    "SELECT " SUB_COLS SUB_INVOICE_COL " FROM subscriptions s "
+	    "WHERE s.account_id = ? ORDER BY s.product LIMIT ?",
 	/*
 	 * The gate's and the internal status route's one read, on every
 	 * gated request: one table (subscriptions carry their user id, see
@@ -183,6 +196,19 @@ fetch(struct db *db, struct db_stmt *st, struct db_sub *s)
 	    &s->cancel_at_period_end, &s->paused_at, &s->run_no);
 }
 
+/* A row of SUB_COLS SUB_INVOICE_COL (a NULL invoice id reads as 0). */
+static int
+fetch_view(struct db *db, struct db_stmt *st, struct db_sub *s)
+{
+	memset(s, 0, sizeof(*s));
+	return db_fetch(db, st, "iisssiiiiiiiii", &s->id, &s->account_id,
+	    s->product, sizeof(s->product), s->status, sizeof(s->status),
+	    s->interval, sizeof(s->interval), &s->anchor_at, &s->end_months,
+	    &s->period_start, &s->period_end, &s->next_charge_at,
+	    &s->cancel_at_period_end, &s->paused_at, &s->run_no,
+	    &s->invoice_id);
+}
+
 static int
 fetch_one(struct db *db, struct db_stmt *st, struct db_sub *s)
 {
@@ -193,16 +219,23 @@ fetch_one(struct db *db, struct db_stmt *st, struct db_sub *s)
 }
 
 static int
-fetch_many(struct db *db, struct db_stmt *st, size_t max, struct db_sub *subs,
-    size_t *n)
+fetch_rows(struct db *db, struct db_stmt *st, size_t max, struct db_sub *subs,
+    size_t *n, int (*row)(struct db *, struct db_stmt *, struct db_sub *))
 {
 	int	 rc = TALLY_OK;
 
 	*n = 0;
-	while (*n < max && (rc = fetch(db, st, &subs[*n])) == TALLY_OK)
+	while (*n < max && (rc = row(db, st, &subs[*n])) == TALLY_OK)
 		(*n)++;
 	db_done(st);
 	return rc == TALLY_OK || rc == TALLY_E_NOTFOUND ? TALLY_OK : rc;
+}
+
+static int
+fetch_many(struct db *db, struct db_stmt *st, size_t max, struct db_sub *subs,
+    size_t *n)
+{
+	return fetch_rows(db, st, max, subs, n, fetch);
 }
 
 int
@@ -214,7 +247,11 @@ db_sub_get(struct db *db, int64_t account_id, const char *product, int lock,
 
 	if ((rc = db_exec(db, st, "is", account_id, product)) != TALLY_OK)
 		return rc;
-	return fetch_one(db, st, s);
+	if (lock)
+		return fetch_one(db, st, s);
+	rc = fetch_view(db, st, s);
+	db_done(st);
+	return rc;
 }
 
 int
@@ -227,7 +264,7 @@ db_sub_list(struct db *db, int64_t account_id, size_t max,
 	*n = 0;
 	if ((rc = db_exec(db, st, "ii", account_id, (int64_t)max)) != TALLY_OK)
 		return rc;
-	return fetch_many(db, st, max, subs, n);
+	return fetch_rows(db, st, max, subs, n, fetch_view);
 }
 
 int

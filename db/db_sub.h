@@ -10,10 +10,13 @@
 struct db;
 
 
-/* TALLY_OK or TALLY_E_NOTFOUND.  With lock, FOR UPDATE.  OUT: *s. */
+/*
+ * TALLY_OK or TALLY_E_NOTFOUND.  With lock, FOR UPDATE; without, the
+ * user's view: s->invoice_id is read too.  OUT: *s.
+ */
 int	 db_sub_get(struct db *, int64_t account_id, const char *product,
 	    int lock, struct db_sub *s);
-/* An account's subscriptions. OUT: subs[0..*n). */
+/* An account's subscriptions, with invoice_id. OUT: subs[0..*n). */
 int	 db_sub_list(struct db *, int64_t account_id, size_t max,
 	    struct db_sub *subs, size_t *n);
 /*

@@ -58,6 +58,9 @@ sub_json(const struct core_config *cfg, const struct db_sub *s)
 		    http_time(s->next_charge_at));
 	if (s->paused_at != 0)
 		json_object_set_new(o, "paused_at", http_time(s->paused_at));
+	/* The invoice to pay, so that a client can link straight to it. */
+	if (op_sub_status(s) == SUB_PENDING && s->invoice_id != 0)
+		json_object_set_new(o, "invoice_id", http_id(s->invoice_id));
 	return o;
 }
 
@@ -164,6 +167,7 @@ activate_invoice_tx(struct http_req *req, void *arg)
 	    c->p, c->iv, req->now, &c->s, &inv);
 	if (rc != TALLY_OK)
 		return rc;
+	c->s.invoice_id = inv.id;
 	o = sub_json(&req->app->cfg, &c->s);
 	if (inv.id != 0) {
 		json_object_set_new(o, "invoice", http_invoice_json(req->db,

@@ -12,8 +12,9 @@
 struct db;
 
 /* Reads: the account's subscription of product (TALLY_E_NOTFOUND), all
- * of them (up to max, by product), and one by user id in one read (the
- * gate and the internal status route). */
+ * of them (up to max, by product), both with the invoice_id of a
+ * pending_activation one, and one by user id in one read (the gate and
+ * the internal status route; no invoice_id). */
 int	 op_sub_get(struct db *, int64_t account_id, const char *product,
 	    struct db_sub *s);
 int	 op_sub_list(struct db *, int64_t account_id, size_t max,

@@ -229,7 +229,7 @@ test('sections whose API routes are missing hide themselves quietly; an unavaila
   assert.equal(await page.isHidden('#methods'), true);
   assert.equal(await page.isVisible('#gifts'), true);
   await page.click('#buy-card');
-  await waitText(page, '#topup .error', 'Card payments are not available on this server');
+  await waitText(page, '#topup .error', 'This payment method is not available on this server.');
   assert.equal(await page.isEnabled('#buy-card'), true);
   assert.equal(await page.isEnabled('#buy-lightning'), true);
   assert.deepEqual(await pageProblems(pg), []);

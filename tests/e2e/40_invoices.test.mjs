@@ -130,6 +130,31 @@ test('activating an invoice-billed product opens its invoice; too few credits is
   await pg.context.close();
 });
 
+test('a subscription waiting for its first payment links straight to that invoice', { skip }, async () => {
+  const { user, invoice } = await userWithInvoice(0);
+  const other = await call('POST', '/subscriptions/pro/activate', { token: token(newUser('inv-other')), body: { interval: 'monthly' } });
+  assert.notEqual(other.body.invoice.id, invoice.id, 'another account has another invoice');
+  const pg = await openPage(browser, { user });
+  const { page } = pg;
+  await waitText(page, '#sub-pro .badge', 'Awaiting payment');
+  const link = page.locator('#sub-pro a.btn');
+  assert.equal(await link.textContent(), 'Open the invoice');
+  assert.equal(await link.getAttribute('href'), `?invoice=${invoice.id}`, 'not the list: this invoice');
+  await link.click();
+  await page.waitForSelector('.invoice-doc');
+  assert.equal(page.url(), `${URL_BASE}/?invoice=${invoice.id}`);
+  assert.equal(await text(page, '#invoice-h'), `Invoice ${invoice.number}`);
+  assert.equal(await text(page, '.doc-head .badge'), 'Open');
+  // Back to the overview, and the link opens it again from there.
+  await page.goBack();
+  await page.waitForSelector('#dashboard:not([hidden])');
+  await page.click('#sub-pro a.btn');
+  await page.waitForSelector('.invoice-doc');
+  assert.equal(await text(page, '#invoice-h'), `Invoice ${invoice.number}`);
+  assert.deepEqual(await pageProblems(pg), []);
+  await pg.context.close();
+});
+
 test("another account's invoice (or none) is simply not found", { skip }, async () => {
   const { invoice } = await userWithInvoice(0);
   const stranger = newUser('stranger');

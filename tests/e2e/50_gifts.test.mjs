@@ -79,7 +79,7 @@ test('create a gift with a message, redeem it as another user; the message stays
   b.allow(409, /\/gifts\/[^/]+\/redeem$/);
   await pb.fill('#redeem-code', code);
   await pb.click('#redeem');
-  await waitText(pb, '#redeem-form .error', 'This gift was redeemed already');
+  await waitText(pb, '#redeem-form .error', 'This gift cannot be redeemed: it was redeemed or canceled already');
   assert.equal(await balanceOf(taker), 120);
   assert.deepEqual(await pageProblems(b), []);
   await b.context.close();

@@ -31,7 +31,7 @@ test('connect and disconnect Lightning auto-pay; the string is never shown back'
   await waitText(page, '#method-nwc .error', 'starts with nostr+walletconnect://');
   await page.fill('#nwc-url', 'nostr+walletconnect://abc?relay=wss://r.example.com');
   await page.click('#nwc-save');
-  await waitText(page, '#method-nwc .error', 'Url must be a Nostr Wallet Connect string');
+  await waitText(page, '#method-nwc .error', 'This is not a complete Nostr Wallet Connect string');
   await page.fill('#nwc-url', NWC);
   await page.click('#nwc-save');
   await waitText(page, '#method-nwc .method-state', 'Connected to your wallet.');

@@ -471,6 +471,52 @@ test('reissue: only an expired invoice; the expired one answers 409 and points t
   assertNumbering(user, [year(), year()]);
 });
 
+// ------------------------------------------------------------ invoice_id
+
+test('a pending_activation subscription names the invoice that activates it (reissued: the new one); active: none', async (t) => {
+  const user = newUser('inv-subid');
+  t.after(() => park(user));
+  const mine = async () => {
+    const one = await call('GET', `/subscriptions/${PRO}`, { token: as(user) });
+    assert.equal(one.status, 200, one.text);
+    const all = await call('GET', '/subscriptions', { token: as(user) });
+    assert.equal(all.status, 200, all.text);
+    assert.deepEqual(all.body.subscriptions.find((s) => s.product === PRO), one.body, 'the list says the same');
+    return one.body;
+  };
+  const { sub, inv } = await activate(user);
+  assert.equal(sub.invoice_id, inv.id, 'the activation answer names its invoice');
+  assert.equal((await mine()).invoice_id, inv.id);
+  assert.equal((await internalStatus(user)).invoice_id, undefined, 'the status route is left as it was');
+
+  // The first invoice expires and is reissued: the new one activates it.
+  await runScheduler('2031-01-05T00:00:00Z');
+  assert.equal((await getInvoice(user, inv.id)).status, 'expired');
+  assert.equal((await mine()).invoice_id, inv.id, 'the expired one, which offers the reissue');
+  const re = await reissue(user, inv.id);
+  assert.equal(re.status, 201, re.text);
+  assert.equal((await mine()).invoice_id, re.body.id);
+
+  // Given up and started again: a new run, a new first invoice.
+  const d = await call('POST', `/subscriptions/${PRO}/deactivate`, { token: as(user) });
+  assert.equal(d.status, 200, d.text);
+  assert.equal(d.body.status, 'canceled');
+  assert.equal(d.body.invoice_id, undefined);
+  assert.equal((await mine()).invoice_id, undefined, 'not pending: no invoice_id');
+  const again = await activate(user);
+  assert.notEqual(again.inv.id, re.body.id);
+  assert.equal(again.sub.invoice_id, again.inv.id);
+  assert.equal((await mine()).invoice_id, again.inv.id);
+
+  // Paid: active, and no invoice_id any more.
+  await fund(user, PRICE);
+  const p = await pay(user, again.inv.id, { method: 'credits' });
+  assert.equal(p.status, 200, p.text);
+  const active = await mine();
+  assert.equal(active.status, 'active');
+  assert.equal('invoice_id' in active, false, 'absent once active');
+});
+
 // ------------------------------------------------------------ mark-paid
 
 test('admin mark-paid: admin key and actor required, 200 paid + one audit row, then 409', async (t) => {

@@ -1,6 +1,6 @@
 // Building DOM without HTML strings: every text goes in as a text node, so
 // user-provided strings (gift messages, descriptions) can never become markup.
-import { t } from './i18n.js';
+import { t, has } from './i18n.js';
 import { ApiError } from './api.js';
 
 const PROPS = new Set(['value', 'disabled', 'hidden', 'open']);
@@ -49,10 +49,37 @@ export function uid(prefix = 'id') {
   return `${prefix}-${seq}`;
 }
 
-// The human message of an error: the API's own message, else ours.
-export function messageOf(err) {
+// The text of an API error in the page's language, found by its stable
+// error code, the most specific first: what it means for the field it
+// names (api.CODE.FIELD), for this action (api.CONTEXT.CODE), for the code
+// (api.CODE).  Null for a code this page does not know.  Every code the
+// server defines (fcgi/http_error.c) has api.CODE in both languages;
+// tests/e2e/15_errors.test.mjs checks it.
+function apiText(err, context) {
+  const code = err.code;
+  if (!code || !/^[a-z_]+$/.test(code)) return null;
+  const keys = [
+    err.field ? `api.${code}.${err.field}` : null,
+    context ? `api.${context}.${code}` : null,
+    `api.${code}`];
+  const key = keys.find((k) => k && has(k));
+  if (!key) return null;
+  // A declined payment: the bank's own reason (the server passes it on
+  // as the message, in the bank's words) is worth showing.
+  if (code === 'payment_failed' && err.message && has(`${key}.detail`)) {
+    return t(`${key}.detail`, { detail: err.message });
+  }
+  return t(key);
+}
+
+// The human message of an error: ours for the API's error code (see
+// apiText; context names the action, e.g. 'redeem'), else the API's own
+// message (English), else a general one.
+export function messageOf(err, context) {
   if (err instanceof ApiError) {
     if (err.status === 0) return t('error.network');
+    const ours = apiText(err, context);
+    if (ours) return ours;
     // The API's messages are sentences without the capital.
     const m = err.message || t('error.http', { status: err.status });
     return m.charAt(0).toUpperCase() + m.slice(1);
@@ -73,8 +100,9 @@ export function statusSlot() {
 
 // Run one user action: its button (and every button in `group`) disabled
 // and marked aria-busy while the request runs, its error shown in `error`
-// (cleared first).  Returns fn's result, or undefined after an error.
-export async function run({ button, group, error, status }, fn) {
+// (cleared first; `context` names the action for messageOf).  Returns fn's
+// result, or undefined after an error.
+export async function run({ button, group, error, status, context }, fn) {
   if (error) error.textContent = '';
   if (status) status.textContent = '';
   const buttons = group ? [...group.querySelectorAll('button')] : [];
@@ -85,7 +113,7 @@ export async function run({ button, group, error, status }, fn) {
   try {
     return await fn();
   } catch (err) {
-    if (error) error.textContent = messageOf(err);
+    if (error) error.textContent = messageOf(err, context);
     else console.warn(err); // eslint-disable-line no-console
     return undefined;
   } finally {

@@ -33,6 +33,11 @@ export function locale() {
   return own || (lang === 'de' ? 'de-DE' : 'en-US');
 }
 
+// Whether key has a text (in this language or in English).
+export function has(key) {
+  return DICTS[lang][key] !== undefined || DICTS.en[key] !== undefined;
+}
+
 // t('key', {count, name}): {name} slots filled in; a value that is an
 // object is chosen by plural category of params.count.
 export function t(key, params = {}) {

@@ -92,7 +92,7 @@ async function buy(method, button) {
   const picked = choices.querySelector('input:checked');
   if (!picked) { error.textContent = t('topup.pick'); return; }
   const pkg = packages.find((p) => p.id === picked.value);
-  await run({ button, group: buttons, error, status }, async () => {
+  await run({ button, group: buttons, error, status, context: 'purchase' }, async () => {
     const purchase = await post('/credits/purchase', { package: pkg.id, method });
     if (method === 'card') {
       if (!purchase.checkout_url) throw new Error('no checkout_url');

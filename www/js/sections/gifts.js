@@ -81,7 +81,7 @@ function createForm() {
     if (personal.checked) body.target_email = email.value.trim();
     if (message.value !== '') body.message = message.value;
     result.replaceChildren();
-    run({ button, error, status: done }, async () => {
+    run({ button, error, status: done, context: 'giftCreate' }, async () => {
       const g = await post('/gifts', body);
       form.reset();
       sync();
@@ -127,7 +127,7 @@ function redeemForm() {
     const value = code.value.trim();
     if (!value) { error.textContent = t('gifts.noCode'); code.focus(); return; }
     said.replaceChildren();
-    run({ button, error, status: done }, async () => {
+    run({ button, error, status: done, context: 'redeem' }, async () => {
       const r = await post(`/gifts/${seg(value)}/redeem`);
       code.value = '';
       done.textContent = t('gifts.redeemedOk', { credits: credits(r.gift.credits) });
@@ -164,7 +164,7 @@ function renderCreated() {
     const cancel = g.status === 'active' ? h('button', {
       type: 'button', class: 'btn btn-quiet btn-small', id: `gift-cancel-${g.id}`,
       'aria-label': t('gifts.cancelLabel', { code: g.code }), text: t('gifts.cancel'),
-      onclick: () => run({ button: cancel, error }, async () => {
+      onclick: () => run({ button: cancel, error, context: 'giftCancel' }, async () => {
         await del(`/gifts/${seg(g.id)}`);
         emit('wallet');
         await reload();

@@ -217,7 +217,7 @@ function reissuePanel(inv) {
   const error = errorSlot();
   const button = h('button', {
     type: 'button', class: 'btn btn-secondary', id: 'invoice-reissue', i18n: 'invoice.reissue',
-    onclick: () => run({ button, error }, async () => {
+    onclick: () => run({ button, error, context: 'reissue' }, async () => {
       const fresh = await post(`/invoices/${seg(inv.id)}/reissue`);
       emit('invoices');
       nav.toInvoice(fresh.id);
@@ -247,7 +247,7 @@ function payPanel(inv) {
     if (paid) shown = paid;
     renderView();
   };
-  const pay = (method, button, extra = {}) => run({ button, group, error, status: done }, async () => {
+  const pay = (method, button, extra = {}) => run({ button, group, error, status: done, context: 'pay' }, async () => {
     payNote.status = '';
     payNote.info = '';
     info.textContent = '';

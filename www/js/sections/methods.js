@@ -64,7 +64,7 @@ function renderCard() {
   } else {
     const add = h('button', {
       type: 'button', class: 'btn btn-secondary', id: 'card-add', i18n: 'methods.cardAdd',
-      onclick: () => run({ button: add, error, status: done }, async () => {
+      onclick: () => run({ button: add, error, status: done, context: 'cardSetup' }, async () => {
         notes.card = '';
         const r = await post('/billing/card-setup');
         done.textContent = t('topup.redirect');
@@ -124,7 +124,7 @@ function renderNwc() {
       input.focus();
       return;
     }
-    run({ button: save, group, error, status: done }, async () => {
+    run({ button: save, group, error, status: done, context: 'nwc' }, async () => {
       notes.nwc = '';
       await put('/billing/nwc', { url });
       input.value = '';

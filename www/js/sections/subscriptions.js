@@ -117,9 +117,20 @@ function actions(ctx) {
   if (s === 'active' && sub.cancel_at_period_end) return resumeForm(ctx);
   if (s === 'active') return manageForm(ctx);
   if (s === 'pending_activation') {
-    return h('div', { class: 'sub-actions' },
-      h('p', { text: t('subs.pendingText') }),
-      h('a', { class: 'btn btn-secondary', href: '#invoices', i18n: 'subs.toInvoices' }));
+    // Straight to the invoice that starts it; the list when the server
+    // does not say which one.
+    const id = sub.invoice_id;
+    const link = id
+      ? h('a', {
+        class: 'btn btn-secondary', id: `sub-${p.id}-invoice`, href: `?invoice=${encodeURIComponent(id)}`, i18n: 'subs.toInvoice',
+        onclick: (e) => {
+          if (e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return; // a new tab: the link itself
+          e.preventDefault();
+          openInvoice(id);
+        },
+      })
+      : h('a', { class: 'btn btn-secondary', href: '#invoices', i18n: 'subs.toInvoices' });
+    return h('div', { class: 'sub-actions' }, h('p', { text: t('subs.pendingText') }), link);
   }
   return activateForm(ctx, s === 'paused');
 }
@@ -140,7 +151,7 @@ function activateForm({ p, sub, error, done }, paused) {
   const group = h('div', { class: 'actions' });
   const button = h('button', {
     type: 'button', class: 'btn', id: `activate-${p.id}`, text: t(paused ? 'subs.reactivate' : 'subs.activate'),
-    onclick: () => act(p, { button, group, error, status: done }, async () => {
+    onclick: () => act(p, { button, group, error, status: done, context: 'activate' }, async () => {
       const r = await post(`/subscriptions/${seg(p.id)}/activate`, { interval: pick.value });
       notes.set(p.id, { status: r.invoice ? t('subs.invoiceCreated') : t('subs.activated', { name: p.name }) });
       emit('subscriptions');
@@ -161,7 +172,7 @@ function activateForm({ p, sub, error, done }, paused) {
 function endNow({ p, error, done }) {
   const button = h('button', {
     type: 'button', class: 'btn btn-quiet', id: `end-${p.id}`, i18n: 'subs.endNow',
-    onclick: () => act(p, { button, error, status: done }, async () => {
+    onclick: () => act(p, { button, error, status: done, context: 'deactivate' }, async () => {
       await post(`/subscriptions/${seg(p.id)}/deactivate`);
       notes.set(p.id, { status: t('subs.ended') });
       emit('subscriptions');
@@ -185,7 +196,7 @@ function manageForm({ p, sub, error, done }) {
   pick.addEventListener('change', sync);
   pick.setAttribute('aria-describedby', hint.id);
   const group = h('div', { class: 'sub-actions' });
-  change.addEventListener('click', () => act(p, { button: change, group, error, status: done }, async () => {
+  change.addEventListener('click', () => act(p, { button: change, group, error, status: done, context: 'changeInterval' }, async () => {
     await post(`/subscriptions/${seg(p.id)}/change-interval`, { interval: pick.value });
     notes.set(p.id, { status: t('subs.changed', { price: priceText(p, pick.value), every: t(`every.${pick.value}`) }) });
     emit('subscriptions');
@@ -206,7 +217,7 @@ function manageForm({ p, sub, error, done }) {
     }
     const yesBtn = h('button', {
       type: 'button', class: 'btn btn-danger', id: `cancel-${p.id}-yes`, i18n: 'subs.cancelYes',
-      onclick: () => act(p, { button: yesBtn, group, error, status: done }, async () => {
+      onclick: () => act(p, { button: yesBtn, group, error, status: done, context: 'deactivate' }, async () => {
         await post(`/subscriptions/${seg(p.id)}/deactivate`);
         confirming.delete(p.id);
         notes.set(p.id, { status: t('subs.canceled', { date: until }) });
@@ -234,7 +245,7 @@ function manageForm({ p, sub, error, done }) {
 function resumeForm({ p, sub, error, done }) {
   const button = h('button', {
     type: 'button', class: 'btn btn-secondary', id: `resume-${p.id}`, i18n: 'subs.resume',
-    onclick: () => act(p, { button, error, status: done }, async () => {
+    onclick: () => act(p, { button, error, status: done, context: 'activate' }, async () => {
       await post(`/subscriptions/${seg(p.id)}/activate`, { interval: sub.interval });
       notes.set(p.id, { status: t('subs.resumed') });
       emit('subscriptions');
