@@ -44,7 +44,7 @@ SAN_CORE_OBJ = $(CORE_SRC:%.c=$(B)/san/%.o)
 
 BINS	 = bin/tally-fcgi bin/tally-scheduler bin/tally-admin
 
-.PHONY: all check unit unit-san integration e2e run install clean lint fuzz \
+.PHONY: all check unit unit-san integration integration-apache e2e run install clean lint fuzz \
 	bench deps
 
 all: $(BINS) www/vendor/qrcode.js
@@ -110,6 +110,10 @@ unit-san: $(SAN_UNIT_BIN)
 integration: all
 	tests/integration/run.sh
 
+# The same tests with Apache (deploy/apache.conf) in front instead of lighttpd.
+integration-apache: all
+	TALLY_WEB=apache tests/integration/run.sh
+
 e2e: all
 	tests/e2e/run.sh
 
@@ -121,6 +125,7 @@ check:
 	$(MAKE) unit-san
 	tests/fuzz/run.sh replay
 	$(MAKE) integration
+	$(MAKE) integration-apache
 	$(MAKE) e2e
 
 run:

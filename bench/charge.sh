@@ -34,10 +34,11 @@ for n in $BENCH_SIZES; do
 	        created_at)
 	    SELECT id, 'adjustment', 100, 100, 'bench', NOW() FROM accounts
 	    WHERE user_id LIKE '$prefix%';
-	    INSERT INTO subscriptions (account_id, product, status, billing_interval,
-	        anchor_at, end_months, current_period_start, current_period_end,
+	    INSERT INTO subscriptions (account_id, user_id, product, status,
+	        billing_interval, anchor_at, end_months, current_period_start, current_period_end,
 	        next_charge_at, created_at, updated_at)
-	    SELECT id, 'cloud_sync', 'active', 'monthly', '2030-01-01 00:00:00', 1,
+	    SELECT id, user_id, 'cloud_sync', 'active', 'monthly',
+	        '2030-01-01 00:00:00', 1,
 	        '2030-01-01 00:00:00', '2030-02-01 00:00:00', '2030-02-01 00:00:00',
 	        NOW(), NOW() FROM accounts WHERE user_id LIKE '$prefix%';"
 	start=$(date +%s%N)

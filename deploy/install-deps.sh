@@ -4,8 +4,8 @@
 set -eu
 build="pkg-config gcc make libfcgi-dev libmariadb-dev libjansson-dev \
 libcurl4-openssl-dev libssl-dev nodejs npm"
-runtime="mariadb-server mariadb-client lighttpd libfcgi-bin python3-aiosmtpd \
-curl openssl"
+runtime="mariadb-server mariadb-client lighttpd apache2-bin libfcgi-bin \
+python3-aiosmtpd curl openssl"
 case "${1:-build}" in
 build) want="$build" ;;
 test) want="$build $runtime libcmocka-dev chromium" ;;

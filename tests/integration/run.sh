@@ -9,7 +9,13 @@ cd "$ROOT"
 # shellcheck source=tests/stack.sh
 source tests/stack.sh
 
-stack_init it 18080
+# TALLY_WEB=apache: the same tests with Apache in front (deploy/apache.conf)
+# instead of lighttpd, on ports of their own.
+if [ "${TALLY_WEB:-lighttpd}" = apache ]; then
+	stack_init it-apache 18480
+else
+	stack_init it 18080
+fi
 stack_ini_set billing signup_credits 25
 stack_ini_set http cors_origins http://app.example.com
 # A second paid plan, for plan changes.

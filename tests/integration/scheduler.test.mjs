@@ -73,9 +73,9 @@ function bulkSubs(prefix, n, { start, balanceSql = '30 + seq % 7' }) {
     SELECT CONCAT(${sqlStr(`${prefix}-`)}, LPAD(seq, 5, '0')), ${balanceSql}, UTC_TIMESTAMP(), UTC_TIMESTAMP() FROM seq_1_to_${n}`);
   sql(`INSERT INTO ledger (account_id, kind, amount, balance_after, description, created_at)
     SELECT a.id, 'adjustment', a.balance, a.balance, 'test funding (bulk)', UTC_TIMESTAMP() FROM accounts a WHERE ${prefixWhere(prefix)} ORDER BY a.id`);
-  sql(`INSERT INTO subscriptions (account_id, product, status, billing_interval, anchor_at, end_months,
+  sql(`INSERT INTO subscriptions (account_id, user_id, product, status, billing_interval, anchor_at, end_months,
       current_period_start, current_period_end, next_charge_at, cancel_at_period_end, created_at, updated_at)
-    SELECT a.id, 'cloud_sync', 'active', 'monthly', ${s}, 1, ${s}, ${s} + INTERVAL 1 MONTH, ${s} + INTERVAL 1 MONTH, 0,
+    SELECT a.id, a.user_id, 'cloud_sync', 'active', 'monthly', ${s}, 1, ${s}, ${s} + INTERVAL 1 MONTH, ${s} + INTERVAL 1 MONTH, 0,
       UTC_TIMESTAMP(), UTC_TIMESTAMP() FROM accounts a WHERE ${prefixWhere(prefix)} ORDER BY a.id`);
   return sql(`SELECT s.id, s.account_id FROM subscriptions s JOIN accounts a ON a.id = s.account_id WHERE ${prefixWhere(prefix)} ORDER BY s.id`)
     .map(([id, acct]) => ({ id: Number(id), account: Number(acct) }));
@@ -584,9 +584,9 @@ async function twoSubs(credits, start) {
   assert.equal(r.status, 200, r.text);
   const sync = setSubPeriod(user, start);
   const s = sqlTime(start);
-  sql(`INSERT INTO subscriptions (account_id, product, status, billing_interval, anchor_at, end_months,
+  sql(`INSERT INTO subscriptions (account_id, user_id, product, status, billing_interval, anchor_at, end_months,
       current_period_start, current_period_end, next_charge_at, created_at, updated_at)
-    VALUES (${sync.account_id}, 'cloud_backup', 'active', 'monthly', ${s}, 1, ${s}, ${s} + INTERVAL 1 MONTH,
+    VALUES (${sync.account_id}, ${sqlStr(user)}, 'cloud_backup', 'active', 'monthly', ${s}, 1, ${s}, ${s} + INTERVAL 1 MONTH,
       ${s} + INTERVAL 1 MONTH, UTC_TIMESTAMP(), UTC_TIMESTAMP())`);
   return { user, sync: sync.id, backup: subRow(user, 'cloud_backup').id };
 }
