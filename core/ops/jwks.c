@@ -237,12 +237,6 @@ op_jwks_verify(struct op_jwks *c, const char *token, size_t len,
 	    c->cfg->jwt_issuer, c->cfg->jwt_audience, claims);
 }
 
-size_t
-op_jwks_count(struct op_jwks *c)
-{
-	return core_jwt_keys_count(c->dynamic ? keys_now(c, 0) : c->cur->keys);
-}
-
 void
 op_jwks_thread_end(struct op_jwks *c)
 {

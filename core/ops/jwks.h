@@ -38,9 +38,6 @@ void	 op_jwks_free(struct op_jwks *);
 int	 op_jwks_verify(struct op_jwks *, const char *token, size_t len,
 	    int64_t now, struct core_jwt_claims *claims);
 
-/* The number of RS256/ES256 keys this thread would verify with now. */
-size_t	 op_jwks_count(struct op_jwks *);
-
 /*
  * Let go of the set this thread holds (a thread that called
  * op_jwks_verify() calls it before it ends; harmless otherwise).
