@@ -54,6 +54,12 @@ static const struct ckey keys[] = {
 	S("database", "name", db_name, "tally", CF_REQUIRED),
 	S("auth", "jwt_secret", jwt_secret, "", CF_SECRET),
 	S("auth", "jwks_file", jwks_file, "", 0),
+	S("auth", "jwks_url", jwks_url, "", 0),
+	S("auth", "jwks_ca", jwks_ca, "", 0),
+	I("auth", "jwks_cache_min_seconds", jwks_cache_min, "60", 1, 86400),
+	I("auth", "jwks_cache_max_seconds", jwks_cache_max, "86400", 1,
+	    604800),
+	I("auth", "jwks_refetch_seconds", jwks_refetch, "30", 1, 3600),
 	S("auth", "jwt_issuer", jwt_issuer, "", 0),
 	S("auth", "jwt_audience", jwt_audience, "", 0),
 	S("auth", "service_key", service_key, "", CF_REQUIRED | CF_SECRET),
@@ -445,9 +451,22 @@ validate(struct core_config *cfg, char *err, size_t errsz)
 		    *((char *)cfg + keys[i].off) == '\0')
 			return fail(err, errsz, where, "required");
 	}
-	if (cfg->jwt_secret[0] == '\0' && cfg->jwks_file[0] == '\0')
+	if (cfg->jwt_secret[0] == '\0' && cfg->jwks_file[0] == '\0' &&
+	    cfg->jwks_url[0] == '\0')
 		return fail(err, errsz, "auth.jwt_secret",
-		    "required (or auth.jwks_file)");
+		    "required (or auth.jwks_file or auth.jwks_url)");
+	if (cfg->jwks_file[0] != '\0' && cfg->jwks_url[0] != '\0')
+		return fail(err, errsz, "auth.jwks_url",
+		    "set auth.jwks_file or auth.jwks_url, not both");
+	/* Keys decide who a caller is: never over plain HTTP. */
+	if (cfg->jwks_url[0] != '\0' &&
+	    (strncasecmp(cfg->jwks_url, "https://", 8) != 0 ||
+	    cfg->jwks_url[8] == '\0'))
+		return fail(err, errsz, "auth.jwks_url",
+		    "must be an https:// URL");
+	if (cfg->jwks_cache_min > cfg->jwks_cache_max)
+		return fail(err, errsz, "auth.jwks_cache_min_seconds",
+		    "must not exceed auth.jwks_cache_max_seconds");
 	if (cfg->jwt_secret[0] != '\0' && strlen(cfg->jwt_secret) < 32)
 		return fail(err, errsz, "auth.jwt_secret",
 		    "must be at least 32 characters");

@@ -63,6 +63,12 @@ struct core_config {
 	/* [auth] */
 	char	 jwt_secret[512];
 	char	 jwks_file[512];
+	char	 jwks_url[512];		/* https:// only */
+	char	 jwks_ca[512];		/* CA file for jwks_url, or "" */
+	int64_t	 jwks_cache_min;	/* bounds of a fetched set's life */
+	int64_t	 jwks_cache_max;
+	int64_t	 jwks_refetch;		/* least seconds between fetches
+					   for an unknown kid */
 	char	 jwt_issuer[256];
 	char	 jwt_audience[256];
 	char	 service_key[256];

@@ -575,6 +575,133 @@ core_jwt_keys_free(struct core_jwt_keys *k)
 	free(k);
 }
 
+static int	 decode_json(const char *, size_t, json_t **);
+static int	 parse_header(const json_t *, enum jwt_alg *, const char **,
+		    size_t *);
+
+size_t
+core_jwt_keys_count(const struct core_jwt_keys *k)
+{
+	return k == NULL ? 0 : k->nkeys;
+}
+
+/*
+ * Whether the token's header names an RS256/ES256 key k has no match for
+ * (see jwt.h).  Only the header is decoded.
+ */
+int
+core_jwt_needs_key(const struct core_jwt_keys *k, const char *token,
+    size_t len)
+{
+	const struct jwt_key	*key;
+	const char		*dot, *kid;
+	json_t			*hdr = NULL;
+	enum jwt_alg		 alg;
+	size_t			 i, kidlen;
+	int			 needs = 0;
+
+	if (token == NULL || len == 0 || len > JWT_MAX_TOKEN ||
+	    (dot = memchr(token, '.', len)) == NULL || dot == token)
+		return 0;
+	ERR_set_mark();
+	if (decode_json(token, (size_t)(dot - token), &hdr) != TALLY_OK ||
+	    parse_header(hdr, &alg, &kid, &kidlen) != TALLY_OK ||
+	    (alg != JWT_ALG_RS256 && alg != JWT_ALG_ES256))
+		goto out;
+	needs = 1;
+	for (i = 0; k != NULL && i < k->nkeys; i++) {
+		key = &k->keys[i];
+		if (key->alg != alg)
+			continue;
+		if (kid == NULL || (key->kid != NULL && key->kidlen == kidlen &&
+		    memcmp(key->kid, kid, kidlen) == 0)) {
+			needs = 0;
+			break;
+		}
+	}
+out:
+	json_decref(hdr);
+	ERR_pop_to_mark();
+	return needs;
+}
+
+/*
+ * Whether the Cache-Control directive d (n bytes, trimmed) is name,
+ * ignoring case; OUT: *arg, the text after "name=" (NULL without one).
+ */
+static int
+cc_directive(const char *d, size_t n, const char *name, const char **arg,
+    size_t *arglen)
+{
+	size_t	 nl = strlen(name);
+
+	*arg = NULL;
+	*arglen = 0;
+	if (n < nl || strncasecmp(d, name, nl) != 0)
+		return 0;
+	if (n == nl)
+		return 1;
+	if (d[nl] != '=')
+		return 0;
+	*arg = d + nl + 1;
+	*arglen = n - nl - 1;
+	return 1;
+}
+
+int64_t
+core_jwks_max_age(const char *cc, int64_t min, int64_t max, int64_t def)
+{
+	const char	*p, *end, *arg;
+	size_t		 n, arglen, i;
+	int64_t		 age = def, v;
+	int		 found = 0, nocache = 0, ok;
+
+	for (p = cc; p != NULL && *p != '\0'; p = *end ? end + 1 : end) {
+		if ((end = strchr(p, ',')) == NULL)
+			end = p + strlen(p);
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		n = (size_t)(end - p);
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		/* no-cache="field" is about some header fields only. */
+		if ((cc_directive(p, n, "no-store", &arg, &arglen) ||
+		    cc_directive(p, n, "no-cache", &arg, &arglen)) &&
+		    arg == NULL) {
+			nocache = 1;
+			continue;
+		}
+		if (found || !cc_directive(p, n, "max-age", &arg, &arglen) ||
+		    arg == NULL)
+			continue;
+		/* RFC 9111 5.2: delta-seconds, perhaps quoted. */
+		if (arglen >= 2 && arg[0] == '"' && arg[arglen - 1] == '"') {
+			arg++;
+			arglen -= 2;
+		}
+		ok = arglen > 0;
+		for (v = 0, i = 0; ok && i < arglen; i++) {
+			if (arg[i] < '0' || arg[i] > '9')
+				ok = 0;
+			else if (v > (INT64_MAX - 9) / 10)
+				v = INT64_MAX;
+			else if (v <= max)	/* bigger is clamped anyway */
+				v = v * 10 + (arg[i] - '0');
+		}
+		if (ok) {
+			age = v;
+			found = 1;
+		}
+	}
+	if (nocache)
+		age = min;
+	if (age < min)
+		age = min;
+	if (age > max)
+		age = max;
+	return age;
+}
+
 /*
  * Convert a raw JWS ES256 signature R||S to DER for EVP_DigestVerify.
  * Returns TALLY_OK, TALLY_E_UNAUTHORIZED or TALLY_E_NOMEM.

@@ -30,6 +30,28 @@ int	 core_jwt_keys_new(const char *hs_secret, const char *jwks_json,
 	    struct core_jwt_keys **out);
 void	 core_jwt_keys_free(struct core_jwt_keys *);
 
+/* The number of RS256/ES256 keys in the set (0 for NULL). */
+size_t	 core_jwt_keys_count(const struct core_jwt_keys *);
+
+/*
+ * Whether the token (len bytes) asks for a public key the set (may be
+ * NULL) does not have: its header is RS256 or ES256 and names a "kid" no
+ * key of that type has, or names none and the set has no key of that
+ * type.  0 for anything else (HS256, a malformed token, a known kid): a
+ * fresh key set could not make such a token pass.  Nothing is verified.
+ */
+int	 core_jwt_needs_key(const struct core_jwt_keys *, const char *token,
+	    size_t len);
+
+/*
+ * How long to keep a fetched JWKS, in seconds, from the response's
+ * Cache-Control header value (may be NULL or empty): its max-age, or min
+ * for no-store and no-cache, or def when there is neither (or max-age is
+ * malformed); the result is clamped to min..max (min <= max).
+ */
+int64_t	 core_jwks_max_age(const char *cache_control, int64_t min,
+	    int64_t max, int64_t def);
+
 /*
  * Verify a compact JWS token of len bytes at time now (Unix seconds).
  * Only HS256, RS256 and ES256 are accepted (never "none"); the algorithm

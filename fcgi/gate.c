@@ -3,6 +3,7 @@
 #include <strings.h>
 
 #include "core/json.h"
+#include "core/ops/jwks.h"
 #include "core/ops/log.h"
 #include "core/ops/store.h"
 #include "core/ops/subscription.h"
@@ -55,8 +56,8 @@ http_gate(struct http_req *req, const char *uri)
 	}
 	for (h += 7; *h == ' '; h++)
 		continue;
-	rc = core_jwt_verify(req->app->keys, h, strlen(h), req->now,
-	    cfg->jwt_issuer, cfg->jwt_audience, &req->claims);
+	rc = op_jwks_verify(req->app->jwks, h, strlen(h), req->now,
+	    &req->claims);
 	if (rc == TALLY_OK && !core_utf8_valid(req->claims.sub,
 	    strlen(req->claims.sub)))
 		rc = TALLY_E_UNAUTHORIZED;	/* it goes into a header */

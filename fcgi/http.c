@@ -14,6 +14,7 @@
 
 #include "core/idgen.h"
 #include "core/json.h"
+#include "core/ops/jwks.h"
 #include "core/ops/log.h"
 #include "core/money.h"
 #include "core/ops/store.h"
@@ -237,7 +238,6 @@ key_equal(const char *given, const struct http_key *want)
 static int
 auth_token(struct http_req *req)
 {
-	const struct core_config *cfg = &req->app->cfg;
 	const char	*h = http_param(req, "HTTP_AUTHORIZATION");
 	int		 rc;
 
@@ -246,8 +246,8 @@ auth_token(struct http_req *req)
 	h += 7;
 	while (*h == ' ')
 		h++;
-	rc = core_jwt_verify(req->app->keys, h, strlen(h), req->now,
-	    cfg->jwt_issuer, cfg->jwt_audience, &req->claims);
+	rc = op_jwks_verify(req->app->jwks, h, strlen(h), req->now,
+	    &req->claims);
 	if (rc != TALLY_OK)
 		return rc;
 	if (!core_utf8_valid(req->claims.sub, strlen(req->claims.sub)))

@@ -15,6 +15,7 @@
 #include "core/route.h"
 
 struct db;
+struct op_jwks;
 
 /* A configured key's digest, made once at start (http_key_init). */
 struct http_key {
@@ -25,7 +26,7 @@ struct http_key {
 /* What every thread shares, read-only after start. */
 struct app {
 	struct core_config	 cfg;
-	struct core_jwt_keys	*keys;
+	struct op_jwks		*jwks;	/* user-token keys (thread-safe) */
 	struct http_key		 service_key, admin_key;
 };
 

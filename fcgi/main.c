@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -17,6 +18,7 @@
 #include <openssl/crypto.h>
 
 #include "core/jwt.h"
+#include "core/ops/jwks.h"
 #include "core/ops/log.h"
 #include "core/ops/config.h"
 #include "core/ops/store.h"
@@ -24,7 +26,6 @@
 #include "fcgi/http.h"
 
 #define MAX_THREADS	256
-#define JWKS_MAX	(256 * 1024)
 
 static struct app	 app;
 static int		 listen_fd;
@@ -111,26 +112,9 @@ worker(void *arg)
 	FCGX_Free(&fr, 1);
 	op_store_free(db);
 	core_jwt_thread_end();
+	op_jwks_thread_end(app.jwks);
 	op_store_thread_end();
 	return NULL;
-}
-
-static int
-load_keys(char *err, size_t errsz)
-{
-	char	*jwks = NULL;
-	int	 rc;
-
-	if (app.cfg.jwks_file[0] != '\0' &&
-	    (jwks = op_read_file(app.cfg.jwks_file, JWKS_MAX)) == NULL) {
-		snprintf(err, errsz, "auth.jwks_file: cannot read the file");
-		return TALLY_E_CONFIG;
-	}
-	rc = core_jwt_keys_new(app.cfg.jwt_secret, jwks, &app.keys);
-	free(jwks);
-	if (rc != TALLY_OK)
-		snprintf(err, errsz, "auth.jwks_file: no usable key");
-	return rc;
 }
 
 int
@@ -154,8 +138,7 @@ main(int argc, char *argv[])
 			usage();
 	}
 	if (op_config_load(op_config_path(config), &app.cfg, err,
-	    sizeof(err)) != TALLY_OK || load_keys(err, sizeof(err)) !=
-	    TALLY_OK) {
+	    sizeof(err)) != TALLY_OK) {
 		fprintf(stderr, "tally-fcgi: %s\n", err);
 		return 1;
 	}
@@ -178,6 +161,12 @@ main(int argc, char *argv[])
 	if (op_store_library_init() != TALLY_OK || FCGX_Init() != 0 ||
 	    curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		fprintf(stderr, "tally-fcgi: library initialisation failed\n");
+		return 1;
+	}
+	/* After curl_global_init: with auth.jwks_url this fetches. */
+	if (op_jwks_new(&app.cfg, (int64_t)time(NULL), 0, &app.jwks, err,
+	    sizeof(err)) != TALLY_OK) {
+		fprintf(stderr, "tally-fcgi: %s\n", err);
 		return 1;
 	}
 	if (listen_spec != NULL) {
@@ -218,7 +207,7 @@ main(int argc, char *argv[])
 	shutdown(listen_fd, SHUT_RDWR);
 	for (i = 0; i < nthreads; i++)
 		pthread_join(th[i], NULL);
-	core_jwt_keys_free(app.keys);
+	op_jwks_free(app.jwks);
 	op_store_library_end();
 	return 0;
 }

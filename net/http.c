@@ -12,6 +12,7 @@ struct sink {
 	char	*buf;
 	size_t	 len;
 	int	 toobig;
+	size_t	 max;		/* 0: NET_RESPONSE_MAX */
 };
 
 static size_t
@@ -21,7 +22,7 @@ write_cb(char *p, size_t size, size_t nmemb, void *arg)
 	size_t		 n = size * nmemb;
 	char		*nb;
 
-	if (s->len + n > NET_RESPONSE_MAX) {
+	if (s->len + n > (s->max != 0 ? s->max : NET_RESPONSE_MAX)) {
 		s->toobig = 1;
 		return 0;	/* aborts the transfer */
 	}
@@ -40,7 +41,7 @@ net_http_json(const char *method, const char *url,
     char *err, size_t errsz)
 {
 	struct curl_slist *h = NULL;
-	struct sink	 s = { NULL, 0, 0 };
+	struct sink	 s = { NULL, 0, 0, 0 };
 	CURL		*c;
 	CURLcode	 cc;
 	size_t		 i;
@@ -80,6 +81,80 @@ net_http_json(const char *method, const char *url,
 	rc = TALLY_OK;
 out:
 	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	free(s.buf);
+	return rc;
+}
+
+/* Keep the Cache-Control header (no redirect is followed: one response). */
+static size_t
+header_cb(char *p, size_t size, size_t nitems, void *arg)
+{
+	struct net_body	*b = arg;
+	static const char name[] = "cache-control:";
+	size_t		 n = size * nitems, vlen;
+	const char	*v, *end;
+
+	if (n > sizeof(name) - 1 &&
+	    strncasecmp(p, name, sizeof(name) - 1) == 0) {
+		v = p + sizeof(name) - 1;
+		end = p + n;
+		while (v < end && (*v == ' ' || *v == '\t'))
+			v++;
+		while (end > v && (end[-1] == '\r' || end[-1] == '\n' ||
+		    end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		vlen = (size_t)(end - v);
+		if (vlen >= sizeof(b->cache_control))
+			vlen = sizeof(b->cache_control) - 1;
+		memcpy(b->cache_control, v, vlen);
+		b->cache_control[vlen] = '\0';
+	}
+	return n;
+}
+
+int
+net_http_get(const char *url, const char *ca_file, size_t max,
+    struct net_body *out, char *err, size_t errsz)
+{
+	struct sink	 s = { NULL, 0, 0, max };
+	CURL		*c;
+	CURLcode	 cc;
+	int		 rc = TALLY_E_PROVIDER;
+
+	memset(out, 0, sizeof(*out));
+	if ((c = curl_easy_init()) == NULL)
+		return TALLY_E_NOMEM;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (ca_file != NULL && *ca_file != '\0')
+		curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
+	cc = curl_easy_perform(c);
+	if (cc != CURLE_OK) {
+		snprintf(err, errsz, "%s", s.toobig ? "response too large" :
+		    curl_easy_strerror(cc));
+		goto out;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+	if (s.buf == NULL && (s.buf = calloc(1, 1)) == NULL) {
+		rc = TALLY_E_NOMEM;
+		goto out;
+	}
+	out->text = s.buf;
+	out->len = s.len;
+	s.buf = NULL;
+	rc = TALLY_OK;
+out:
 	curl_easy_cleanup(c);
 	free(s.buf);
 	return rc;

@@ -25,4 +25,24 @@ int	 net_http_json(const char *method, const char *url,
 	    const char *const *headers, const char *body, struct net_response *r,
 	    char *err, size_t errsz);
 
+/* A plain GET's answer (net_http_get). */
+struct net_body {
+	long	 status;		/* HTTP status */
+	char	*text;			/* the body, NUL-terminated; free(3) */
+	size_t	 len;
+	char	 cache_control[256];	/* the Cache-Control header, or "" */
+};
+
+/*
+ * GET url over HTTPS only (no redirects followed), verifying the server
+ * against the system's CAs, or against the PEM file ca_file when it is
+ * not NULL or empty; connect timeout 5 s, total 10 s; at most max bytes
+ * of body.  Returns TALLY_OK when a response arrived (any status; OUT:
+ * *out, free out->text after), TALLY_E_NOMEM, or TALLY_E_PROVIDER (no
+ * connection, TLS failure, timeout, oversized body) with a short reason
+ * in err that names neither the URL nor any header value.
+ */
+int	 net_http_get(const char *url, const char *ca_file, size_t max,
+	    struct net_body *out, char *err, size_t errsz);
+
 #endif

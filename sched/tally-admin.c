@@ -13,6 +13,7 @@
 #include "core/money.h"
 #include "core/ops/card.h"
 #include "core/ops/config.h"
+#include "core/ops/jwks.h"
 #include "core/ops/store.h"
 #include "core/result.h"
 
@@ -70,23 +71,20 @@ cmd_migrate(const struct core_config *cfg, int argc, char *argv[])
 static int
 cmd_check(const struct core_config *cfg)
 {
-	struct core_jwt_keys *keys;
-	char		*jwks = NULL;
-	int		 rc;
+	struct op_jwks	*jwks;
+	char		 err[512];
 
-	if (cfg->jwks_file[0] != '\0' &&
-	    (jwks = op_read_file(cfg->jwks_file, 256 * 1024)) == NULL) {
-		fprintf(stderr, "tally-admin: auth.jwks_file: cannot read %s\n",
-		    cfg->jwks_file);
+	/* Strict: an auth.jwks_url that cannot be fetched fails the check. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "tally-admin: library initialisation failed\n");
 		return 1;
 	}
-	rc = core_jwt_keys_new(cfg->jwt_secret, jwks, &keys);
-	free(jwks);
-	if (rc != TALLY_OK) {
-		fprintf(stderr, "tally-admin: auth.jwks_file: no usable key\n");
+	if (op_jwks_new(cfg, (int64_t)time(NULL), 1, &jwks, err,
+	    sizeof(err)) != TALLY_OK) {
+		fprintf(stderr, "tally-admin: %s\n", err);
 		return 1;
 	}
-	core_jwt_keys_free(keys);
+	op_jwks_free(jwks);
 	printf("configuration ok: currency %s, %zu products, %zu plans, "
 	    "%zu packages\n", cfg->currency, cfg->nproducts, cfg->nplans,
 	    cfg->npackages);

@@ -10,6 +10,10 @@
 #                          scheduler: tests run it), the Stripe and BTCPay
 #                          stand-ins (tests/standins/)
 #
+# A test may start second stacks with another config (startStack in
+# tests/integration/lib.mjs) under $TALLY_VAR/stacks/; the trap stops them
+# too.
+#
 # Exported afterwards: TALLY_VAR, TALLY_CONFIG, TALLY_URL, TALLY_ROOT,
 # TALLY_DB_SOCKET, TALLY_MAILDIR, TALLY_SERVICE_KEY, TALLY_ADMIN_KEY,
 # TALLY_JWT_SECRET, STRIPE_STANDIN_URL, STRIPE_SECRET_KEY,
@@ -117,6 +121,15 @@ stack_cleanup() {
 	local rc=$?
 	# shellcheck disable=SC2086
 	[ -n "$STACK_PIDS" ] && kill $STACK_PIDS 2>/dev/null
+	# Second stacks a test started (startStack in tests/integration/lib.mjs)
+	# and did not stop, because it failed or node died: each has its own
+	# TALLY_VAR below ours and shares our MariaDB, so they go first.
+	local d
+	for d in "$TALLY_VAR"/stacks/*/; do
+		[ -f "$d/lighttpd.started" ] || continue
+		TALLY_VAR=$d TALLY_CONFIG=$d/tally.conf \
+		    "$STACK_ROOT/deploy/tally-dev" stop || true
+	done
 	"$STACK_ROOT/deploy/tally-dev" stop || true
 	if [ $rc -ne 0 ] && [ -d "$TALLY_VAR" ]; then
 		echo "--- last lines of the responder log ($TALLY_VAR/fcgi.log)"

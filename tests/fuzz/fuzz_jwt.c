@@ -104,6 +104,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		verify((const char *)data, size, NULL, NULL);
 		verify((const char *)data, size, "https://idp.example",
 		    "tally");
+		/* What decides a JWKS refetch reads the header alone. */
+		(void)core_jwt_needs_key(keys, (const char *)data, size);
+		(void)core_jwt_needs_key(NULL, (const char *)data, size);
+		/* And a Cache-Control value, as a server would send it. */
+		if (size < 512 && (tok = malloc(size + 1)) != NULL) {
+			memcpy(tok, data, size);
+			tok[size] = '\0';
+			if (core_jwks_max_age(tok, 60, 86400, 3600) < 60)
+				abort();
+			free(tok);
+		}
 		return 0;
 	}
 	if (size > MAX_CLAIMS)

@@ -377,3 +377,135 @@ export function addMonthsIso(iso, n) {
   const last = new Date(Date.UTC(y, m + 1, 0)).getUTCDate();
   return isoTime(Date.UTC(y, m, Math.min(d.getUTCDate(), last), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()));
 }
+
+// --- a second, independent stack with another config ----------------------
+//
+// startStack({name, set, procs}) brings up another lighttpd + tally-fcgi
+// pool on a free loopback port, with a copy of the stack's config changed
+// by `set` ({'stripe.secret_key': '', 'auth.jwks_url': URL, ...}; a key
+// that is not in the file is added to its section).  It shares the stack's
+// MariaDB (same database, so sql() sees its rows), SMTP sink and stand-ins.
+// `procs` sets the responder processes per pool (lighttpd's max-procs;
+// deploy/lighttpd.conf has 2).  Its files live in $TALLY_VAR/stacks/NAME.*,
+// so that the harness's exit trap (tests/stack.sh) stops it even when node
+// dies; call stop() (idempotent) in a finally or after() hook, and node's
+// exit stops any left running.  Resolves to {url, api, config, dir, log(),
+// stop()} once GET /api/v1/health answers 200.
+
+import { mkdtempSync, rmSync as fsRm } from 'node:fs';
+import { createServer as netServer } from 'node:net';
+
+// A TCP port nothing listens on now (the kernel's pick).
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = netServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+// The INI text with [section] key set to value (replaced, or added at the
+// end of the section, or in a new section at the end).
+export function iniSet(text, section, key, value) {
+  const lines = text.split('\n');
+  let insec = false;
+  let last = -1;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i];
+    if (/^\s*\[/.test(l)) {
+      insec = l.trim() === `[${section}]`;
+      if (insec) last = i;
+      continue;
+    }
+    if (!insec || /^\s*[;#]/.test(l)) continue;
+    const eq = l.indexOf('=');
+    if (eq > 0 && l.slice(0, eq).trim() === key) {
+      lines[i] = `${key} = ${value}`;
+      return lines.join('\n');
+    }
+    if (l.trim() !== '') last = i;
+  }
+  if (last < 0) return `${text.replace(/\n*$/, '\n')}\n[${section}]\n${key} = ${value}\n`;
+  lines.splice(last + 1, 0, `${key} = ${value}`);
+  return lines.join('\n');
+}
+
+const runningStacks = new Set();
+
+function stopStackDir(dir) {
+  try {
+    execFileSync(`${ROOT}/deploy/tally-dev`, ['stop'], {
+      env: { ...process.env, TALLY_VAR: dir, TALLY_CONFIG: `${dir}/tally.conf` },
+      stdio: 'ignore',
+    });
+  } catch { /* stopped already, or never started */ }
+  fsRm(dir, { recursive: true, force: true });
+}
+
+process.on('exit', () => {
+  for (const dir of runningStacks) stopStackDir(dir);
+});
+
+export async function startStack({ name = 'second', set = {}, procs, timeoutMs = 20000 } = {}) {
+  const parent = `${process.env.TALLY_VAR}/stacks`;
+  fsMkdir(parent, { recursive: true });
+  const dir = mkdtempSync(`${parent}/${name}.`);
+  runningStacks.add(dir);
+  let stopped = false;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    runningStacks.delete(dir);
+    stopStackDir(dir);
+  };
+  const logFile = `${dir}/fcgi.log`;
+  const log = () => (fsExists(logFile) ? fsRead(logFile, 'utf8') : '');
+  try {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    let conf = fsRead(process.env.TALLY_CONFIG, 'utf8');
+    conf = iniSet(conf, 'http', 'listen', `127.0.0.1:${port}`);
+    conf = iniSet(conf, 'http', 'public_url', url);
+    // The stack's MariaDB, not one under this stack's folder.
+    conf = iniSet(conf, 'database', 'socket', process.env.TALLY_DB_SOCKET);
+    for (const [k, v] of Object.entries(set)) {
+      const dot = k.lastIndexOf('.');
+      conf = iniSet(conf, k.slice(0, dot), k.slice(dot + 1), v);
+    }
+    const config = `${dir}/tally.conf`;
+    fsWrite(config, conf);
+    let lt = fsRead(`${ROOT}/deploy/lighttpd.conf`, 'utf8')
+      .replaceAll('@ROOT@', ROOT).replaceAll('@VAR@', dir).replaceAll('@CONFIG@', config)
+      .replaceAll('@HOST@', '127.0.0.1').replaceAll('@PORT@', String(port));
+    if (procs !== undefined) lt = lt.replace(/"max-procs" => \d+/g, `"max-procs" => ${Number(procs)}`);
+    fsWrite(`${dir}/lighttpd.conf`, lt);
+    // The environment must not override what the copy says.
+    const env = Object.fromEntries(Object.entries(process.env)
+      .filter(([k]) => !/^TALLY_[A-Z]+_[A-Z_]+$/.test(k) || k === 'TALLY_NO_SCHEDULER'));
+    Object.assign(env, { TALLY_VAR: dir, TALLY_CONFIG: config, PATH: SBIN_PATH });
+    const out = fsOpen(logFile, 'a');
+    // setsid: lighttpd signals its process group when it stops; the pid
+    // file is where `deploy/tally-dev stop` looks.
+    const child = spawnChild('setsid', ['lighttpd', '-D', '-f', `${dir}/lighttpd.conf`],
+      { env, stdio: ['ignore', out, out] });
+    child.unref();
+    fsClose(out);
+    fsWrite(`${dir}/lighttpd.started`, `${child.pid}\n`);
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const r = await fetch(`${url}/api/v1/health`);
+        if (r.status === 200) break;
+      } catch { /* not yet */ }
+      if (Date.now() > end) throw new Error(`the second stack ${name} did not come up:\n${log().slice(-3000)}`);
+      await sleepMs(100);
+    }
+    return { url, api: `${url}/api/v1`, config, dir, log, stop };
+  } catch (e) {
+    stop();
+    throw e;
+  }
+}

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import {
   call, token, newUser, sql, sqlStr, dbBalance, ledgerCount, ledgerMatches, runScheduler, isoTime,
-  ISO_UTC, URL_BASE, ROOT,
+  ISO_UTC, URL_BASE, ROOT, startStack,
 } from './lib.mjs';
 
 // The official stripe package, from the stand-ins' node_modules.
@@ -912,7 +912,37 @@ test('Stripe hanging beyond tally\'s 15 s timeout → 502 provider_error, no pur
   assert.equal(Number(sql('SELECT COUNT(*) FROM purchases')[0][0]), before);
 });
 
-test.skip('with no stripe.secret_key, card purchase and card setup are 400 (needs its own stack config)', () => {});
+test('with no stripe.secret_key, card purchase and card setup are 400 naming the method, and nothing is written', async (t) => {
+  // A second stack on the same database whose config has no Stripe key.
+  const nostripe = await startStack({ name: 'nostripe', set: { 'stripe.secret_key': '' }, procs: 1 });
+  t.after(nostripe.stop);
+  const user = newUser('nostripe');
+  const m = await mark();
+  const before = Number(sql('SELECT COUNT(*) FROM purchases')[0][0]);
+
+  const p = await call('POST', `${nostripe.api}/credits/purchase`, { token: as(user), body: { package: 'starter', method: 'card' } });
+  assert.equal(p.status, 400, p.text);
+  assert.equal(p.body.error, 'invalid_request');
+  assert.equal(p.body.field, 'method');
+  assert.match(p.body.message, /not configured/);
+
+  const s = await call('POST', `${nostripe.api}/billing/card-setup`, { token: as(user) });
+  assert.equal(s.status, 400, s.text);
+  assert.equal(s.body.error, 'invalid_request');
+  assert.match(s.body.message, /not configured/);
+
+  // Nothing written, nothing asked of Stripe.
+  assert.equal(purchaseCount(user), 0);
+  assert.equal(Number(sql('SELECT COUNT(*) FROM purchases')[0][0]), before);
+  assert.equal(profileRow(user)?.stripe_customer ?? null, null);
+  assert.deepEqual(await requests({ after: m }), []);
+  assert.equal(await balanceOf(user), 0);
+
+  // The same requests on the main stack (with the key) do reach Stripe:
+  // the second stack's answer comes from its config, not from the route.
+  const ok = await call('POST', '/billing/card-setup', { token: as(user) });
+  assert.equal(ok.status, 200, ok.text);
+});
 
 // ================================================================ expiry
 

@@ -55,6 +55,11 @@ static const char sample[] =
 "[auth]\n"
 "jwt_secret = " JWT32 "\n"
 "jwks_file =\n"
+"jwks_url =\n"
+"jwks_ca =\n"
+"jwks_cache_min_seconds = 60\n"
+"jwks_cache_max_seconds = 86400\n"
+"jwks_refetch_seconds = 30\n"
 "jwt_issuer =\n"
 "jwt_audience =\n"
 "service_key = " SKEY16 "\n"
@@ -185,6 +190,11 @@ test_sample(void **state)
 	assert_string_equal(cfg->db_name, "tally");
 	assert_string_equal(cfg->jwt_secret, JWT32);
 	assert_string_equal(cfg->jwks_file, "");
+	assert_string_equal(cfg->jwks_url, "");
+	assert_string_equal(cfg->jwks_ca, "");
+	assert_int_equal(cfg->jwks_cache_min, 60);
+	assert_int_equal(cfg->jwks_cache_max, 86400);
+	assert_int_equal(cfg->jwks_refetch, 30);
 	assert_string_equal(cfg->service_key, SKEY16);
 	assert_string_equal(cfg->admin_key, AKEY16);
 	assert_string_equal(cfg->encryption_key, HEX64);
@@ -498,6 +508,32 @@ test_auth_errors(void **state)
 	{ "jwks_file alone",
 	    "[auth]\njwks_file = /etc/jwks.json\nservice_key = " SKEY16
 	    "\nadmin_key = " AKEY16 "\n", NULL, NULL },
+	{ "jwks_url alone",
+	    "[auth]\njwks_url = https://idp.example/jwks.json\nservice_key = "
+	    SKEY16 "\nadmin_key = " AKEY16 "\n", NULL, NULL },
+	{ "jwks_url with jwt_secret and a CA",
+	    AUTH "jwks_url = HTTPS://idp.example/k\njwks_ca = /etc/ca.pem\n",
+	    NULL, NULL },
+	{ "jwks_url and jwks_file",
+	    AUTH "jwks_url = https://idp.example/k\njwks_file = /j\n", NULL,
+	    "auth.jwks_url: set auth.jwks_file or auth.jwks_url, not both" },
+	{ "jwks_url over http",
+	    AUTH "jwks_url = http://127.0.0.1/jwks.json\n", NULL,
+	    "auth.jwks_url: must be an https:// URL" },
+	{ "jwks_url without a host", AUTH "jwks_url = https://\n", NULL,
+	    "auth.jwks_url: must be an https:// URL" },
+	{ "jwks_url a path", AUTH "jwks_url = /etc/jwks.json\n", NULL,
+	    "auth.jwks_url: must be an https:// URL" },
+	{ "jwks cache bounds crossed",
+	    AUTH "jwks_cache_min_seconds = 600\njwks_cache_max_seconds = 599\n",
+	    NULL, "auth.jwks_cache_min_seconds: must not exceed" },
+	{ "jwks cache bounds equal",
+	    AUTH "jwks_cache_min_seconds = 600\njwks_cache_max_seconds = 600\n",
+	    NULL, NULL },
+	{ "jwks_cache_min_seconds 0", AUTH "jwks_cache_min_seconds = 0\n",
+	    NULL, "auth.jwks_cache_min_seconds: out of range" },
+	{ "jwks_refetch_seconds 0", AUTH "jwks_refetch_seconds = 0\n", NULL,
+	    "auth.jwks_refetch_seconds: out of range" },
 	{ "jwt_secret 31 characters",
 	    AUTH "jwt_secret = 0123456789abcdef0123456789abcde\n", NULL,
 	    "auth.jwt_secret: must be at least 32" },

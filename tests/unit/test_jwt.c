@@ -1223,6 +1223,131 @@ pubkey_pem(EVP_PKEY *pkey)
 	return r;
 }
 
+/* Which tokens a refetch of the key set could help (core_jwt_needs_key). */
+static void
+test_needs_key(void **state)
+{
+	static const struct {
+		const char	*name;
+		int		 ks;	/* enum keyset, or -1 for NULL */
+		const char	*header;	/* NULL: token is raw */
+		const char	*raw;
+		int		 want;
+	} cases[] = {
+	{ "known RSA kid", KS_JWKS, "{'alg':'RS256','kid':'rsa1'}", NULL, 0 },
+	{ "unknown RSA kid", KS_JWKS, "{'alg':'RS256','kid':'rsa2'}", NULL,
+	    1 },
+	{ "kid of an EC key, RS256", KS_JWKS, "{'alg':'RS256','kid':'ec1'}",
+	    NULL, 1 },
+	{ "kid of a skipped key", KS_JWKS,
+	    "{'alg':'RS256','kid':'rsa-enc'}", NULL, 1 },
+	{ "known EC kid", KS_JWKS, "{'alg':'ES256','kid':'ec0'}", NULL, 0 },
+	{ "unknown EC kid", KS_ALL, "{'alg':'ES256','kid':'ec9'}", NULL, 1 },
+	{ "RS256 without kid, RSA key present", KS_JWKS, "{'alg':'RS256'}",
+	    NULL, 0 },
+	{ "RS256 without kid, no RSA key", KS_HS, "{'alg':'RS256'}", NULL,
+	    1 },
+	{ "no set at all", -1, "{'alg':'ES256','kid':'ec1'}", NULL, 1 },
+	{ "HS256", KS_HS, "{'alg':'HS256','kid':'x'}", NULL, 0 },
+	{ "HS256, no set", -1, "{'alg':'HS256'}", NULL, 0 },
+	{ "RS512", KS_JWKS, "{'alg':'RS512','kid':'new'}", NULL, 0 },
+	{ "none", KS_JWKS, "{'alg':'none','kid':'new'}", NULL, 0 },
+	{ "kid not a string", KS_JWKS, "{'alg':'RS256','kid':7}", NULL, 0 },
+	{ "crit", KS_JWKS, "{'alg':'RS256','kid':'new','crit':['x']}", NULL,
+	    0 },
+	{ "header not an object", KS_JWKS, "['RS256']", NULL, 0 },
+	{ "header not JSON", KS_JWKS, "{'alg':'RS256'", NULL, 0 },
+	{ "header not base64url", KS_JWKS, NULL, "e30+.e30.x", 0 },
+	{ "empty", KS_JWKS, NULL, "", 0 },
+	{ "no dot", KS_JWKS, NULL, "eyJhbGciOiJSUzI1NiJ9", 0 },
+	{ "empty header", KS_JWKS, NULL, ".e30.x", 0 },
+	};
+	size_t	 i;
+	char	*h, *hb, *tok;
+	const struct core_jwt_keys *k;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		k = cases[i].ks < 0 ? NULL : fx.ks[cases[i].ks];
+		if (cases[i].header != NULL) {
+			h = dq(cases[i].header);
+			hb = b64s(h);
+			tok = join(hb, "e30", "c2ln");
+			free(h);
+			free(hb);
+		} else {
+			tok = strdup(cases[i].raw);
+			assert_non_null(tok);
+		}
+		if (core_jwt_needs_key(k, tok, strlen(tok)) != cases[i].want)
+			fail_msg("%s: want %d", cases[i].name, cases[i].want);
+		free(tok);
+	}
+	assert_int_equal(core_jwt_needs_key(fx.ks[KS_JWKS], NULL, 0), 0);
+	assert_int_equal(core_jwt_keys_count(NULL), 0);
+	assert_int_equal(core_jwt_keys_count(fx.ks[KS_HS]), 0);
+	assert_int_equal(core_jwt_keys_count(fx.ks[KS_JWKS]), 3);
+	assert_int_equal(core_jwt_keys_count(fx.ks[KS_ALL]), 3);
+}
+
+/* How long a fetched JWKS is kept (core_jwks_max_age). */
+static void
+test_jwks_max_age(void **state)
+{
+	static const struct {
+		const char	*cc;
+		int64_t		 min, max, def, want;
+	} cases[] = {
+	{ NULL, 60, 86400, 3600, 3600 },
+	{ "", 60, 86400, 3600, 3600 },
+	{ "max-age=300", 60, 86400, 3600, 300 },
+	{ "public, max-age=300", 60, 86400, 3600, 300 },
+	{ "private,max-age=200,must-revalidate", 60, 86400, 3600, 200 },
+	{ "MAX-AGE=300", 60, 86400, 3600, 300 },
+	{ "max-age=\"120\"", 60, 86400, 3600, 120 },
+	{ "max-age=60", 60, 86400, 3600, 60 },
+	{ "max-age=59", 60, 86400, 3600, 60 },
+	{ "max-age=0", 60, 86400, 3600, 60 },
+	{ "max-age=86400", 60, 86400, 3600, 86400 },
+	{ "max-age=86401", 60, 86400, 3600, 86400 },
+	{ "max-age=99999999999999999999999999", 60, 86400, 3600, 86400 },
+	{ "max-age=99999999999999999999999999", 1, INT64_MAX, 5, INT64_MAX },
+	{ "max-age=120, max-age=600", 60, 86400, 3600, 120 },
+	{ "no-store", 60, 86400, 3600, 60 },
+	{ "No-Cache, max-age=600", 60, 86400, 3600, 60 },
+	{ "max-age=600, no-cache=\"Set-Cookie\"", 60, 86400, 3600, 600 },
+	{ "no-cachex", 60, 86400, 3600, 3600 },
+	{ "max-ages=5", 60, 86400, 3600, 3600 },
+	{ "s-maxage=100", 60, 86400, 3600, 3600 },
+	{ "max-age=abc", 60, 86400, 3600, 3600 },
+	{ "max-age=12a", 60, 86400, 3600, 3600 },
+	{ "max-age=-5", 60, 86400, 3600, 3600 },
+	{ "max-age=", 60, 86400, 3600, 3600 },
+	{ "max-age", 60, 86400, 3600, 3600 },
+	{ "max-age=\"\"", 60, 86400, 3600, 3600 },
+	{ "max-age = 300", 60, 86400, 3600, 3600 },
+	{ " max-age=300 ", 60, 86400, 3600, 300 },
+	{ ",,max-age=300,,", 60, 86400, 3600, 300 },
+	{ "max-age=3", 1, 10, 3600, 3 },
+	{ "max-age=30", 1, 10, 3600, 10 },
+	{ NULL, 60, 86400, 10, 60 },
+	{ NULL, 60, 600, 3600, 600 },
+	};
+	size_t	 i;
+	int64_t	 got;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		got = core_jwks_max_age(cases[i].cc, cases[i].min, cases[i].max,
+		    cases[i].def);
+		if (got != cases[i].want)
+			fail_msg("\"%s\" [%lld..%lld]: %lld, want %lld",
+			    cases[i].cc ? cases[i].cc : "(null)",
+			    (long long)cases[i].min, (long long)cases[i].max,
+			    (long long)got, (long long)cases[i].want);
+	}
+}
+
 static int
 group_setup(void **state)
 {
@@ -1317,6 +1442,8 @@ main(void)
 		cmocka_unit_test(test_rs256),
 		cmocka_unit_test(test_es256),
 		cmocka_unit_test(test_alg_confusion),
+		cmocka_unit_test(test_needs_key),
+		cmocka_unit_test(test_jwks_max_age),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
