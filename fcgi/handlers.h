@@ -66,5 +66,7 @@ void	 h_internal_activity(struct http_req *);
 /* h_admin.c */
 void	 h_admin_adjust(struct http_req *);
 void	 h_admin_audit(struct http_req *);
+/* h_metrics.c */
+void	 h_admin_metrics(struct http_req *);
 
 #endif

@@ -22,6 +22,7 @@
 #include "core/result.h"
 #include "core/timeutil.h"
 #include "fcgi/http.h"
+#include "fcgi/metrics.h"
 #include "fcgi/router.h"
 
 #define API_PREFIX	"/api/v1"
@@ -36,8 +37,21 @@ void
 http_reply(struct http_req *req, int status, json_t *body)
 {
 	json_decref(req->resp);
+	free(req->text);
+	req->text = NULL;
 	req->status = status;
 	req->resp = body;
+}
+
+void
+http_reply_text(struct http_req *req, char *text, const char *type)
+{
+	json_decref(req->resp);
+	req->resp = NULL;
+	free(req->text);
+	req->status = 200;
+	req->text = text;
+	req->text_type = type;
 }
 
 void
@@ -472,7 +486,11 @@ send_response(struct http_req *req)
 		header(head, sizeof(head), "Variable-TALLY_USER: %s\r\n"
 		    "Variable-TALLY_PRODUCT: %s\r\n", req->claims.sub,
 		    req->gate_product);
-	if (req->status != 204) {
+	if (req->status != 204 && req->text != NULL) {
+		body = req->text;
+		header(head, sizeof(head), "Content-Type: %s\r\n"
+		    "Content-Length: %zu\r\n", req->text_type, strlen(body));
+	} else if (req->status != 204) {
 		if (req->resp != NULL &&
 		    (text = json_dumps(req->resp, JSON_COMPACT)) != NULL)
 			body = text;
@@ -492,17 +510,13 @@ send_response(struct http_req *req)
  * was most of the responder's output under load).
  */
 static void
-log_request(struct http_req *req, const char *method, const char *uri)
+log_request(struct http_req *req, const char *method, const char *uri,
+    int64_t us)
 {
 	const struct core_config *cfg = &req->app->cfg;
-	struct timespec	 t1;
 	json_t		*f;
-	int64_t		 us;
 	char		 user[1100];
 
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	us = (int64_t)(t1.tv_sec - req->t0.tv_sec) * 1000000 +
-	    (t1.tv_nsec - req->t0.tv_nsec) / 1000;
 	if (!cfg->http_access_log && req->status < 500 &&
 	    (cfg->http_slow_ms == 0 || us < cfg->http_slow_ms * 1000))
 		return;
@@ -551,6 +565,7 @@ dispatch(struct http_req *req, const char *uri)
 	req->path[n - plen] = '\0';
 	if (strcmp(req->method, "OPTIONS") == 0) {
 		/* A CORS preflight; origins not listed get no CORS headers. */
+		req->metric_route = router_count() + METRICS_X_PREFLIGHT;
 		req->status = 204;
 		req->preflight = 1;
 		return;
@@ -565,6 +580,7 @@ dispatch(struct http_req *req, const char *uri)
 			http_fail(req, TALLY_E_NOTFOUND, "no such route", NULL);
 		return;
 	}
+	req->metric_route = (size_t)(rt - router_at(0));
 	if ((rc = authenticate(req, rt->auth)) != TALLY_OK) {
 		http_fail(req, rc, req->err_message, req->err_field);
 		return;
@@ -612,8 +628,10 @@ void
 http_handle(const struct app *app, struct db *db, FCGX_Request *fr)
 {
 	struct http_req	 req;
+	struct timespec	 t1;
 	const char	*uri, *method, *origin, *role;
 	char		 drain[512];
+	int64_t		 us;
 	int		 authorizer;
 
 	memset(&req, 0, sizeof(req));
@@ -624,6 +642,7 @@ http_handle(const struct app *app, struct db *db, FCGX_Request *fr)
 	clock_gettime(CLOCK_MONOTONIC, &req.t0);
 	req.now = (int64_t)time(NULL);
 	request_id(req.id);
+	req.metric_route = router_count() + METRICS_X_UNMATCHED;
 	method = http_param(&req, "REQUEST_METHOD");
 	uri = http_param(&req, "REQUEST_URI");
 	req.method = method != NULL ? method : "GET";
@@ -635,9 +654,10 @@ http_handle(const struct app *app, struct db *db, FCGX_Request *fr)
 
 	role = http_param(&req, "FCGI_ROLE");
 	authorizer = role != NULL && strcmp(role, "AUTHORIZER") == 0;
-	if (authorizer)
+	if (authorizer) {
+		req.metric_route = router_count() + METRICS_X_GATE;
 		http_gate(&req, uri);
-	else
+	} else
 		dispatch(&req, uri);
 	send_response(&req);
 	/*
@@ -648,8 +668,13 @@ http_handle(const struct app *app, struct db *db, FCGX_Request *fr)
 	if (!authorizer)
 		while (FCGX_GetStr(drain, sizeof(drain), fr->in) > 0)
 			continue;
-	log_request(&req, req.method, uri);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	us = (int64_t)(t1.tv_sec - req.t0.tv_sec) * 1000000 +
+	    (t1.tv_nsec - req.t0.tv_nsec) / 1000;
+	metrics_request(req.metric_route, req.status, us, db);
+	log_request(&req, req.method, uri, us);
 
+	free(req.text);
 	json_decref(req.resp);
 	json_decref(req.json);
 	free(req.body);

@@ -70,6 +70,10 @@ struct http_req {
 	int			 preflight;	/* a CORS OPTIONS request */
 	const char		*gate_product;	/* AUTHORIZER: the product */
 	int64_t			 retry_after;	/* 429: seconds, or 0 */
+	/* A text body instead of JSON (the metrics), owned: freed after. */
+	char			*text;
+	const char		*text_type;
+	size_t			 metric_route;	/* fcgi/metrics.h route label */
 	/* Detail for an error chosen by a handler's result code. */
 	const char		*err_message;
 	const char		*err_field;
@@ -77,6 +81,10 @@ struct http_req {
 
 /* A FastCGI param (header HTTP_X_Y), or NULL. */
 const char *http_param(const struct http_req *, const char *name);
+
+/* Set a 200 response with a text body of content type (text is stolen,
+ * freed with free(3)). */
+void	 http_reply_text(struct http_req *, char *text, const char *type);
 
 /* Set the response to status and body (reference stolen). */
 void	 http_reply(struct http_req *, int status, json_t *body);

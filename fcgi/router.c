@@ -82,9 +82,22 @@ static const struct route routes[] = {
 	{ "POST", "/admin/credits/adjust", AUTH_ADMIN, BODY_JSON,
 	    h_admin_adjust },
 	{ "GET", "/admin/audit", AUTH_ADMIN, BODY_NONE, h_admin_audit },
+	{ "GET", "/admin/metrics", AUTH_ADMIN, BODY_NONE, h_admin_metrics },
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+size_t
+router_count(void)
+{
+	return NROUTES;
+}
+
+const struct route *
+router_at(size_t i)
+{
+	return i < NROUTES ? &routes[i] : NULL;
+}
 
 const struct route *
 router_find(const char *method, const char *path,
