@@ -26,6 +26,14 @@ struct tally_tx {
 	int64_t	 created_at;
 };
 
+/* One row of usage statistics: a day ("YYYY-MM-DD") or an operation,
+ * how many debits and how many credits they took (refunds taken back). */
+struct tally_usage_row {
+	char	 key[404];
+	int64_t	 uses;
+	int64_t	 credits;
+};
+
 struct tally_purchase {
 	int64_t	 id;
 	char	 package[64];

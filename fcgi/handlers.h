@@ -15,6 +15,8 @@ void	 h_credits_use(struct http_req *);
 void	 h_credits_transactions(struct http_req *);
 void	 h_credits_purchases(struct http_req *);
 void	 h_credits_purchase_get(struct http_req *);
+void	 h_credits_usage(struct http_req *);
+void	 h_admin_usage(struct http_req *);
 void	 h_credits_purchase_create(struct http_req *);
 void	 h_internal_balance(struct http_req *);
 void	 h_internal_use(struct http_req *);

@@ -14,6 +14,7 @@ static const struct route routes[] = {
 	{ "POST", "/credits/use", AUTH_TOKEN, BODY_JSON, h_credits_use },
 	{ "GET", "/credits/transactions", AUTH_USER, BODY_NONE,
 	    h_credits_transactions },
+	{ "GET", "/credits/usage", AUTH_USER, BODY_NONE, h_credits_usage },
 	{ "GET", "/credits/purchases", AUTH_USER, BODY_NONE,
 	    h_credits_purchases },
 	{ "POST", "/credits/purchase", AUTH_USER, BODY_JSON,
@@ -82,6 +83,7 @@ static const struct route routes[] = {
 	{ "POST", "/admin/credits/adjust", AUTH_ADMIN, BODY_JSON,
 	    h_admin_adjust },
 	{ "GET", "/admin/audit", AUTH_ADMIN, BODY_NONE, h_admin_audit },
+	{ "GET", "/admin/usage", AUTH_ADMIN, BODY_NONE, h_admin_usage },
 	{ "GET", "/admin/metrics", AUTH_ADMIN, BODY_NONE, h_admin_metrics },
 };
 

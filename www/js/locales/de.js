@@ -286,4 +286,10 @@ export default {
   'methods.nwcBad': 'Fügen Sie den Verbindungs-String aus Ihrer Wallet ein; er beginnt mit nostr+walletconnect://',
   'methods.nwcSaved': 'Ihre Wallet ist verbunden.',
   'methods.nwcRemoved': 'Ihre Wallet wurde getrennt.',
+  'usage.title': 'Verbrauch der letzten 30 Tage',
+  'usage.empty': 'In den letzten 30 Tagen wurden keine Credits verbraucht.',
+  'usage.chartLabel': 'Verbrauchte Credits pro Tag in den letzten {days} Tagen, insgesamt {credits}',
+  'usage.top': 'Häufigste Vorgänge',
+  'usage.unnamed': '(ohne Vorgang)',
+  'usage.opLine': { one: '{n} Nutzung, {credits} Credits', other: '{n} Nutzungen, {credits} Credits' },
 };

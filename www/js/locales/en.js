@@ -286,4 +286,10 @@ export default {
   'methods.nwcBad': 'Paste the connection string from your wallet; it starts with nostr+walletconnect://',
   'methods.nwcSaved': 'Your wallet is connected.',
   'methods.nwcRemoved': 'Your wallet was disconnected.',
+  'usage.title': 'Usage, last 30 days',
+  'usage.empty': 'No credits used in the last 30 days.',
+  'usage.chartLabel': 'Credits used per day over the last {days} days, {credits} in all',
+  'usage.top': 'Top operations',
+  'usage.unnamed': '(no operation)',
+  'usage.opLine': { one: '{n} use, {credits} credits', other: '{n} uses, {credits} credits' },
 };
