@@ -226,6 +226,12 @@ bench_start_stack() {
 	    -e "s|^url = smtp://.*|url = smtp://127.0.0.1:$smtp_port|" \
 	    config.sample >"$TALLY_CONFIG"
 	chmod 600 "$TALLY_CONFIG"
+	# BENCH_QUOTA=N: Cloud Sync with quota.requests = N (the gate counts).
+	if [ -n "${BENCH_QUOTA:-}" ]; then
+		sed -i "s/^;quota.requests = 10000$/quota.requests = $BENCH_QUOTA/" "$TALLY_CONFIG"
+		grep -q "^quota.requests = $BENCH_QUOTA$" "$TALLY_CONFIG" ||
+		    bench_die "no quota line to enable in config.sample"
+	fi
 
 	bench_say "starting a private stack in $BENCH_TMP (port $BENCH_PORT);" \
 	    "load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"

@@ -6,7 +6,9 @@
 #   gate: tally N req/s p99 X ms | hello M req/s p99 Y ms | ratio R
 # (the goal is >= 0.7).  Alternating rounds, best of each, as status.sh.
 #
-# Environment: as bench/status.sh.
+# Environment: as bench/status.sh; BENCH_QUOTA=N gives Cloud Sync a
+# quota.requests of N, so that the gate counts each request it lets
+# through (the line then starts "gate +quota:").
 # shellcheck source=bench/common.sh
 source "$(dirname "$0")/common.sh"
 
@@ -50,5 +52,5 @@ done
 if [ "$bad" -ne 0 ]; then
 	bench_say "warning: $bad failed requests: the figures are not clean"
 fi
-echo "gate: tally $t_rps req/s p99 $t_p99 ms | hello $h_rps req/s p99 $h_p99 ms" \
+echo "gate${BENCH_QUOTA:+ +quota}: tally $t_rps req/s p99 $t_p99 ms | hello $h_rps req/s p99 $h_p99 ms" \
     "| ratio $(bench_ratio "$t_rps" "$h_rps")"

@@ -87,6 +87,7 @@ static const struct ckey keys[] = {
 	S("smtp", "templates", smtp_templates, "", 0),
 	I("scheduler", "tick_seconds", tick_seconds, "60", 1, 86400),
 	B("gate", "fail_open", gate_fail_open, "yes"),
+	I("gate", "quota_flush_ms", gate_quota_flush_ms, "200", 10, 60000),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -241,7 +242,37 @@ set_product(struct core_product *p, const char *where, const char *key,
 		    errsz);
 	if ((iv = core_interval_parse(key)) >= 0)
 		return catalog_int(where, v, 1, &p->price[iv], err, errsz);
+	if (strncmp(key, "quota.", 6) == 0) {
+		struct core_quota *q;
+
+		if (!valid_id(key + 6))
+			return fail(err, errsz, where, "the metric must be 1-63 "
+			    "of a-z, 0-9, _ and -");
+		if (core_product_quota(p, key + 6) >= 0)
+			return fail(err, errsz, where, "defined twice");
+		if (p->nquotas == CORE_QUOTA_MAX)
+			return fail(err, errsz, where, "too many quotas");
+		q = &p->quotas[p->nquotas];
+		memcpy(q->metric, key + 6, strlen(key + 6) + 1);
+		if (catalog_int(where, v, 1, &q->limit, err, errsz) !=
+		    TALLY_OK)
+			return fail(err, errsz, where, "must be a positive "
+			    "integer");
+		p->nquotas++;
+		return TALLY_OK;
+	}
 	return fail(err, errsz, where, "unknown key");
+}
+
+int64_t
+core_product_quota(const struct core_product *p, const char *metric)
+{
+	size_t	 i;
+
+	for (i = 0; i < p->nquotas; i++)
+		if (strcmp(p->quotas[i].metric, metric) == 0)
+			return p->quotas[i].limit;
+	return -1;
 }
 
 static int

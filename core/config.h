@@ -20,6 +20,8 @@ enum core_billing {
 	CORE_BILLING_INVOICE
 };
 
+#define CORE_QUOTA_MAX	8
+
 struct core_product {
 	char	 id[CORE_ID_MAX];
 	char	 name[128];
@@ -28,6 +30,13 @@ struct core_product {
 	char	 gate[256];			/* URI prefix; empty: none */
 	int64_t	 renewal_lead_hours;
 	int64_t	 invoice_ttl_hours;
+	/* quota.METRIC = N: at most N units of METRIC a period ("requests"
+	 * is what the gate counts). */
+	struct core_quota {
+		char	 metric[CORE_ID_MAX];
+		int64_t	 limit;
+	}	 quotas[CORE_QUOTA_MAX];
+	size_t	 nquotas;
 };
 
 struct core_plan {
@@ -101,6 +110,7 @@ struct core_config {
 	int64_t	 tick_seconds;
 	/* [gate] */
 	int	 gate_fail_open;
+	int64_t	 gate_quota_flush_ms;
 	/* catalog */
 	struct core_product products[CORE_CATALOG_MAX];
 	size_t	 nproducts;
@@ -122,6 +132,8 @@ typedef const char *(*core_env_fn)(const char *name);
 int	 core_config_parse(const char *text, core_env_fn env,
 	    struct core_config *cfg, char *err, size_t errsz);
 
+/* The limit of metric on product p a period; -1: none. */
+int64_t	 core_product_quota(const struct core_product *p, const char *metric);
 const struct core_product *core_config_product(const struct core_config *,
 	    const char *id);
 const struct core_plan *core_config_plan(const struct core_config *,

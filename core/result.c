@@ -28,6 +28,7 @@ static const char *const texts[TALLY__MAX] = {
 	[TALLY_E_IO] = "I/O error",
 	[TALLY_E_PROVIDER] = "payment provider error",
 	[TALLY_E_PAYMENT] = "payment declined",
+	[TALLY_E_QUOTA] = "quota exceeded",
 };
 
 const char *

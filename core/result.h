@@ -34,6 +34,7 @@ enum tally_rc {
 	TALLY_E_IO,		/* file or network I/O failed */
 	TALLY_E_PROVIDER,	/* a payment provider failed or is unreachable */
 	TALLY_E_PAYMENT,	/* the payment was declined or needs the payer */
+	TALLY_E_QUOTA,		/* the period's quota is spent */
 	TALLY__MAX
 };
 

@@ -67,7 +67,8 @@ static const char *const sqls[SUB__MAX] = {
 	 */
 	[SUB_GET_BY_USER] =
 	    "SELECT SQL_CACHE status, billing_interval, cancel_at_period_end, "
-	    "UNIX_TIMESTAMP(current_period_end), UNIX_TIMESTAMP(paused_at) "
+	    "UNIX_TIMESTAMP(current_period_end), UNIX_TIMESTAMP(paused_at), "
+	    "UNIX_TIMESTAMP(current_period_start) "
 	    "FROM subscriptions WHERE user_id = ? AND product = ?",
 	[SUB_INSERT] =
 	    "INSERT INTO subscriptions (account_id, user_id, product, status, "
@@ -277,9 +278,9 @@ db_sub_get_by_user(struct db *db, const char *user_id, const char *product,
 	memset(s, 0, sizeof(*s));
 	if ((rc = db_exec(db, st, "ss", user_id, product)) != TALLY_OK)
 		return rc;
-	rc = db_fetch(db, st, "ssiii", s->status, sizeof(s->status),
+	rc = db_fetch(db, st, "ssiiii", s->status, sizeof(s->status),
 	    s->interval, sizeof(s->interval), &s->cancel_at_period_end,
-	    &s->period_end, &s->paused_at);
+	    &s->period_end, &s->paused_at, &s->period_start);
 	db_done(st);
 	if (rc == TALLY_OK) {
 		/* Not read: a nonzero id says "a row was found". */

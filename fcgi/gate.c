@@ -5,6 +5,7 @@
 #include "core/json.h"
 #include "core/ops/jwks.h"
 #include "core/ops/log.h"
+#include "core/ops/quota.h"
 #include "core/ops/store.h"
 #include "core/ops/subscription.h"
 #include "core/result.h"
@@ -36,6 +37,7 @@ http_gate(struct http_req *req, const char *uri)
 	const struct core_config *cfg = &req->app->cfg;
 	const struct core_product *p;
 	struct db_sub	 s;
+	struct op_quota	 quota;
 	const char	*h;
 	char		 path[2048];
 	int		 rc, renews;
@@ -88,6 +90,26 @@ http_gate(struct http_req *req, const char *uri)
 	    (int)s.cancel_at_period_end, s.period_end, req->now, renews)) {
 		http_fail(req, TALLY_E_INACTIVE, NULL, NULL);
 		return;
+	}
+	/* A product with quota.requests: one unit per allowed answer. */
+	rc = op_quota_gate(req->db, p, req->claims.sub, s.period_start,
+	    req->now, &quota);
+	if (rc == TALLY_E_QUOTA) {
+		http_reply(req, 429, json_pack("{s:s,s:s,s:s,s:I,s:I,s:o}",
+		    "error", "quota_exceeded", "message", "the quota of this "
+		    "period is spent", "metric", quota.metric, "limit",
+		    (json_int_t)quota.limit, "used", (json_int_t)quota.used,
+		    "resets_at", http_time(s.period_end)));
+		return;
+	}
+	if (rc != TALLY_OK) {
+		core_log("warn", "gate.quota_unavailable", json_pack(
+		    "{s:s,s:s,s:b}", "req", req->id, "error",
+		    core_strerror(rc), "fail_open", cfg->gate_fail_open));
+		if (!cfg->gate_fail_open) {
+			http_fail(req, TALLY_E_UNAVAILABLE, NULL, NULL);
+			return;
+		}
 	}
 	http_reply(req, 200, NULL);
 }

@@ -48,6 +48,8 @@ static const struct http_error errors[TALLY__MAX] = {
 	[TALLY_E_IO] = { 500, "internal_error", "I/O error" },
 	[TALLY_E_PAYMENT] = { 402, "payment_failed", "the payment was "
 	    "declined; nothing was charged" },
+	[TALLY_E_QUOTA] = { 429, "quota_exceeded", "the quota of this "
+	    "period is spent" },
 	[TALLY_E_PROVIDER] = { 502, "provider_error", "the payment provider "
 	    "could not be reached or refused the request; nothing was "
 	    "charged, try again" },

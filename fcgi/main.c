@@ -20,6 +20,7 @@
 #include "core/jwt.h"
 #include "core/ops/jwks.h"
 #include "core/ops/log.h"
+#include "core/ops/quota.h"
 #include "core/ops/config.h"
 #include "core/ops/store.h"
 #include "core/result.h"
@@ -200,6 +201,10 @@ main(int argc, char *argv[])
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (op_quota_start(&app.cfg) != TALLY_OK) {
+		fprintf(stderr, "tally-fcgi: cannot start the quota writer\n");
+		return 1;
+	}
 	for (i = 0; i < nthreads; i++)
 		if (pthread_create(&th[i], NULL, worker, NULL) != 0) {
 			fprintf(stderr, "tally-fcgi: pthread_create failed\n");
@@ -213,6 +218,8 @@ main(int argc, char *argv[])
 	shutdown(listen_fd, SHUT_RDWR);
 	for (i = 0; i < nthreads; i++)
 		pthread_join(th[i], NULL);
+	/* What the gate counted and did not write yet. */
+	op_quota_stop();
 	op_jwks_free(app.jwks);
 	op_store_library_end();
 	return 0;

@@ -15,6 +15,7 @@ static const struct route routes[] = {
 	{ "GET", "/credits/transactions", AUTH_USER, BODY_NONE,
 	    h_credits_transactions },
 	{ "GET", "/credits/usage", AUTH_USER, BODY_NONE, h_credits_usage },
+	{ "GET", "/usage", AUTH_TOKEN, BODY_NONE, h_usage },
 	{ "GET", "/credits/purchases", AUTH_USER, BODY_NONE,
 	    h_credits_purchases },
 	{ "POST", "/credits/purchase", AUTH_USER, BODY_JSON,
@@ -73,6 +74,10 @@ static const struct route routes[] = {
 
 	{ "GET", "/internal/credits/balance/{user}", AUTH_SERVICE, BODY_NONE,
 	    h_internal_balance },
+	{ "GET", "/internal/usage/{user}", AUTH_SERVICE, BODY_NONE,
+	    h_internal_usage },
+	{ "POST", "/internal/usage/record", AUTH_SERVICE, BODY_JSON,
+	    h_internal_usage_record },
 	{ "POST", "/internal/credits/use", AUTH_SERVICE, BODY_JSON,
 	    h_internal_use },
 	{ "POST", "/internal/credits/refund", AUTH_SERVICE, BODY_JSON,

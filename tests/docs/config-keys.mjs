@@ -32,6 +32,8 @@ for (const [sec, fn] of Object.entries(catalog)) {
   const body = fnBody(fn);
   if (!body) problems.push(`${rel(configC)}: no ${fn}(); has the parser changed?`);
   for (const m of body.matchAll(/strcmp\(key, "([a-z_]+)"\)/g)) keys.push([`${sec}.ID`, m[1]]);
+  // A family of keys by prefix ("quota." + a metric): documented as "quota.METRIC".
+  for (const m of body.matchAll(/strncmp\(key, "([a-z_]+)\.", \d+\)/g)) keys.push([`${sec}.ID`, `${m[1]}.METRIC`]);
   if (/core_interval_parse\(key\)/.test(body)) {
     const names = c.match(/interval_names\[[^\]]*\]\s*=\s*\{([^}]*)\}/);
     if (!names) problems.push(`${rel(configC)}: interval_names not found`);
@@ -47,7 +49,7 @@ for (const line of fs.readFileSync(manPage, 'utf8').split('\n')) {
   let m;
   if ((m = line.match(/^\.S[sh]\s+"?\[([A-Za-z_.]+)\]"?\s*$/))) sec = m[1];
   else if (/^\.S[sh]\s/.test(line)) sec = null;
-  else if (sec && (m = line.match(/^\.It\s+Cm\s+([a-z_]+)/))) {
+  else if (sec && (m = line.match(/^\.It\s+Cm\s+([a-z_]+(?:\.METRIC)?)/))) {
     if (!man.has(sec)) man.set(sec, new Set());
     man.get(sec).add(m[1]);
   }

@@ -2,7 +2,7 @@
 // operations, in the page's language; empty for a user who used nothing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, openPage, pageProblems, shot, fund, newUser, call, token, waitText } from './lib.mjs';
+import { launch, openPage, pageProblems, shot, fund, newUser, call, token, waitText, text, URL_BASE } from './lib.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -32,7 +32,7 @@ test('usage: today\'s bar and the top operations, in English and German', async 
   await shot(page, 'usage-en');
 
   await page.selectOption('#lang', 'de');
-  await waitText(page, '#usage-h', 'Verbrauch der letzten 30 Tage');
+  await waitText(page, '#usage h3', 'Verbrauchte Credits der letzten 30 Tage');
   const de = await page.$$eval('#usage .usage-ops li', (ls) => ls.map((l) => l.textContent));
   assert.deepEqual(de, ['export2 Nutzungen, 14 Credits', 'render1 Nutzung, 3 Credits']);
   assert.deepEqual(await pageProblems(pg), []);
@@ -46,5 +46,31 @@ test('usage: a user who used nothing sees that, not an empty chart', async () =>
   await waitText(page, '#usage .empty', 'No credits used in the last 30 days.');
   assert.equal(await page.$('#usage svg'), null);
   assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('usage: a subscription\'s quota as used / limit with a bar, and when it starts again', async () => {
+  const user = newUser('usage-quota');
+  await fund(user, 100);
+  const a = await call('POST', '/subscriptions/cloud_sync/activate', { token: token(user), body: { interval: 'monthly' } });
+  assert.equal(a.status, 200, a.text);
+  for (let i = 0; i < 3; i++) {
+    const r = await fetch(`${URL_BASE}/sync/index.html`, { headers: { Authorization: `Bearer ${token(user)}` } });
+    assert.equal(r.status, 200);
+    await r.text();
+  }
+  await new Promise((r) => setTimeout(r, 500)); // the gate writes its counts every 200 ms
+  const pg = await openPage(browser, { user });
+  const { page, context } = pg;
+  await page.waitForSelector('#usage .quota');
+  assert.equal(await text(page, '#usage .quota .quota-name'), 'Cloud Sync · requests');
+  assert.equal(await text(page, '#usage .quota .quota-used'), '3 / 10,000');
+  assert.deepEqual(await page.$eval('#usage .quota progress', (p) => [p.value, p.max]), [3, 10000]);
+  assert.equal(await text(page, '#usage .quota .quota-reset'), `Starts again on ${a.body.current_period_end.slice(0, 10)}`);
+  await page.selectOption('#lang', 'de');
+  await waitText(page, '#usage .quota .quota-name', 'Cloud Sync · Anfragen');
+  assert.equal(await text(page, '#usage .quota .quota-used'), '3 / 10.000');
+  await shot(page, 'usage-quota-de');
+  assert.deepEqual(await pageProblems(pg), []);
   await context.close();
 });

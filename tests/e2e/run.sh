@@ -26,6 +26,9 @@ fi
 # shellcheck source=tests/stack.sh
 source tests/stack.sh
 stack_init e2e 18380
+# The sample's quota on Cloud Sync, for the usage card.
+sed -i 's/^;quota.requests = 10000$/quota.requests = 10000/' "$TALLY_CONFIG"
+grep -q '^quota.requests = 10000$' "$TALLY_CONFIG" || { echo "e2e: no quota line to enable in the config" >&2; exit 1; }
 stack_start
 
 export TALLY_E2E_OUTPUT=${TALLY_E2E_OUTPUT:-$HERE/output}

@@ -450,7 +450,7 @@ process.on('exit', () => {
   for (const dir of runningStacks) stopStackDir(dir);
 });
 
-export async function startStack({ name = 'second', set = {}, procs, timeoutMs = 20000 } = {}) {
+export async function startStack({ name = 'second', set = {}, ini = [], procs, timeoutMs = 20000 } = {}) {
   const parent = `${process.env.TALLY_VAR}/stacks`;
   fsMkdir(parent, { recursive: true });
   const dir = mkdtempSync(`${parent}/${name}.`);
@@ -476,6 +476,8 @@ export async function startStack({ name = 'second', set = {}, procs, timeoutMs =
       const dot = k.lastIndexOf('.');
       conf = iniSet(conf, k.slice(0, dot), k.slice(dot + 1), v);
     }
+    // [section, key, value] for keys with a dot (quota.requests).
+    for (const [section, key, value] of ini) conf = iniSet(conf, section, key, value);
     const config = `${dir}/tally.conf`;
     fsWrite(config, conf);
     let lt = fsRead(`${ROOT}/deploy/lighttpd.conf`, 'utf8')

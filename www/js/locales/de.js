@@ -24,6 +24,7 @@ export default {
   // API-Fehler nach ihrem festen Code (api.CODE), genauer für ein Feld
   // (api.CODE.FELD) oder eine Aktion (api.AKTION.CODE); siehe messageOf in
   // dom.js.  Jeder Code aus fcgi/http_error.c braucht hier sein api.CODE.
+  'api.quota_exceeded': 'Das Kontingent dieses Zeitraums ist aufgebraucht.',
   'api.invalid_json': 'Die Anfrage konnte nicht gelesen werden. Laden Sie die Seite neu und versuchen Sie es erneut.',
   'api.invalid_request': 'Etwas an dieser Anfrage ist ungültig. Prüfen Sie Ihre Eingaben und versuchen Sie es erneut.',
   'api.invalid_signature': 'Die Anfrage war nicht korrekt signiert.',
@@ -286,10 +287,14 @@ export default {
   'methods.nwcBad': 'Fügen Sie den Verbindungs-String aus Ihrer Wallet ein; er beginnt mit nostr+walletconnect://',
   'methods.nwcSaved': 'Ihre Wallet ist verbunden.',
   'methods.nwcRemoved': 'Ihre Wallet wurde getrennt.',
-  'usage.title': 'Verbrauch der letzten 30 Tage',
+  'usage.title': 'Verbrauch',
+  'usage.last30': 'Verbrauchte Credits der letzten 30 Tage',
   'usage.empty': 'In den letzten 30 Tagen wurden keine Credits verbraucht.',
   'usage.chartLabel': 'Verbrauchte Credits pro Tag in den letzten {days} Tagen, insgesamt {credits}',
   'usage.top': 'Häufigste Vorgänge',
   'usage.unnamed': '(ohne Vorgang)',
   'usage.opLine': { one: '{n} Nutzung, {credits} Credits', other: '{n} Nutzungen, {credits} Credits' },
+  'usage.metric.requests': 'Anfragen',
+  'usage.quotaLabel': 'Verbrauchtes Kontingent: {metric}',
+  'usage.resets': 'Beginnt am {date} von vorn',
 };

@@ -24,6 +24,7 @@ export default {
   // API errors by their stable code (api.CODE), refined for a field
   // (api.CODE.FIELD) or an action (api.ACTION.CODE); see messageOf in
   // dom.js.  Every code of fcgi/http_error.c needs its api.CODE here.
+  'api.quota_exceeded': 'You have used all of this period\'s quota.',
   'api.invalid_json': 'The request could not be read. Reload the page and try again.',
   'api.invalid_request': 'Something in this request is not valid. Check what you entered and try again.',
   'api.invalid_signature': 'The request was not signed correctly.',
@@ -286,10 +287,14 @@ export default {
   'methods.nwcBad': 'Paste the connection string from your wallet; it starts with nostr+walletconnect://',
   'methods.nwcSaved': 'Your wallet is connected.',
   'methods.nwcRemoved': 'Your wallet was disconnected.',
-  'usage.title': 'Usage, last 30 days',
+  'usage.title': 'Usage',
+  'usage.last30': 'Credits used, last 30 days',
   'usage.empty': 'No credits used in the last 30 days.',
   'usage.chartLabel': 'Credits used per day over the last {days} days, {credits} in all',
   'usage.top': 'Top operations',
   'usage.unnamed': '(no operation)',
   'usage.opLine': { one: '{n} use, {credits} credits', other: '{n} uses, {credits} credits' },
+  'usage.metric.requests': 'requests',
+  'usage.quotaLabel': 'Quota used: {metric}',
+  'usage.resets': 'Starts again on {date}',
 };

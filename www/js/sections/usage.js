@@ -1,10 +1,11 @@
-// Usage of the last 30 days: one bar a day (inline SVG, drawn from
-// GET /credits/usage) and the operations that took the most credits.
+// Usage: each quota of the user's subscriptions as used/limit with a bar
+// (GET /usage), then the last 30 days of credits, one bar a day (inline
+// SVG, from GET /credits/usage), and the operations that took the most.
 import { get } from '../api.js';
 import { h, fill } from '../dom.js';
 import { t, onLangChange } from '../i18n.js';
 import { number } from '../format.js';
-import { on } from '../state.js';
+import { on, state } from '../state.js';
 
 const DAYS = 30;
 const TOP = 5;
@@ -12,6 +13,7 @@ let box;
 let days = [];
 let ops = [];
 let range = null;
+let quotas = [];
 
 export async function mount(el) {
   box = h('div', { class: 'usage' });
@@ -22,7 +24,9 @@ export async function mount(el) {
 }
 
 async function reload() {
-  const [d, o] = await Promise.all([get('/credits/usage?group=day'), get('/credits/usage?group=operation')]);
+  const [d, o, q] = await Promise.all([get('/credits/usage?group=day'), get('/credits/usage?group=operation'),
+    get('/usage')]);
+  quotas = q.usage || [];
   range = { from: d.from, to: d.to };
   days = d.rows || [];
   ops = (o.rows || []).slice(0, TOP);
@@ -60,13 +64,34 @@ function chart(points) {
   }));
 }
 
+function productName(id) {
+  const p = (state.catalog?.products || []).find((x) => x.id === id);
+  return p ? p.name : id;
+}
+
+// One line per quota: "Cloud Sync requests  120 / 10,000", a bar, when it
+// starts again.
+function quotaList() {
+  if (quotas.length === 0) return null;
+  return h('ul', { class: 'quota-list' }, quotas.flatMap((u) => u.quotas.map((x) => h('li', {
+    class: x.used >= x.limit ? 'quota spent' : 'quota', dataset: { product: u.product, metric: x.metric },
+  },
+  h('div', { class: 'quota-head' },
+    h('span', { class: 'quota-name', text: `${productName(u.product)} · ${t(`usage.metric.${x.metric}`) === `usage.metric.${x.metric}` ? x.metric : t(`usage.metric.${x.metric}`)}` }),
+    h('span', { class: 'num quota-used', text: `${number(x.used)} / ${number(x.limit)}` })),
+  h('progress', { max: x.limit, value: Math.min(x.used, x.limit), 'aria-label': t('usage.quotaLabel', { metric: x.metric }) }),
+  h('p', { class: 'muted quota-reset', text: t('usage.resets', { date: u.resets_at ? u.resets_at.slice(0, 10) : '' }) })))));
+}
+
 function render() {
   if (!range) return;
   if (days.length === 0) {
-    fill(box, h('p', { class: 'muted empty', i18n: 'usage.empty' }));
+    fill(box, quotaList(), h('p', { class: 'muted empty', i18n: 'usage.empty' }));
     return;
   }
   fill(box,
+    quotaList(),
+    h('h3', { i18n: 'usage.last30' }),
     chart(series()),
     h('p', { class: 'muted usage-range', text: `${range.from} – ${range.to}` }),
     h('h3', { i18n: 'usage.top' }),
