@@ -16,6 +16,7 @@ enum inv_sql {
 	I_LIST,
 	I_BY_CYCLE,
 	I_PAID,
+	I_PAID_REF,
 	I_EXPIRE,
 	I_CASCADE_CLAIM,
 	I_CASCADE_DONE,
@@ -58,7 +59,8 @@ static const char *const sqls[I__MAX] = {
 	[I_BY_CYCLE] = "SELECT " INV_COLS " FROM invoices WHERE cycle_key = ? "
 	    "FOR UPDATE",
 	[I_PAID] = "UPDATE invoices SET status = 'paid', paid_via = ?, "
-	    "paid_at = FROM_UNIXTIME(?) WHERE id = ?",
+	    "paid_ref = ?, paid_at = FROM_UNIXTIME(?) WHERE id = ?",
+	[I_PAID_REF] = "SELECT paid_ref FROM invoices WHERE id = ?",
 	[I_EXPIRE] = "UPDATE invoices SET status = 'expired' WHERE "
 	    "status = 'pending' AND expires_at <= FROM_UNIXTIME(?)",
 	[I_CASCADE_CLAIM] =
@@ -222,9 +224,24 @@ db_invoice_list(struct db *db, int64_t account_id, size_t max,
 }
 
 int
-db_invoice_set_paid(struct db *db, int64_t id, const char *via, int64_t now)
+db_invoice_set_paid(struct db *db, int64_t id, const char *via,
+    const char *ref, int64_t now)
 {
-	return db_exec(db, stmt(db, I_PAID), "sii", via, now, id);
+	return db_exec(db, stmt(db, I_PAID), "ssii", via, ref, now, id);
+}
+
+int
+db_invoice_paid_ref(struct db *db, int64_t id, char *ref, size_t refsz)
+{
+	struct db_stmt	*st = stmt(db, I_PAID_REF);
+	int		 rc;
+
+	ref[0] = '\0';
+	if ((rc = db_exec(db, st, "i", id)) != TALLY_OK)
+		return rc;
+	rc = db_fetch(db, st, "s", ref, refsz);
+	db_done(st);
+	return rc;
 }
 
 int

@@ -23,8 +23,12 @@ int	 db_invoice_by_cycle(struct db *, const char *key,
 	    struct db_invoice *);
 int	 db_invoice_list(struct db *, int64_t account_id, size_t max,
 	    struct db_invoice *, size_t *n);
+/* Paid via a method; ref names the provider payment (NULL: none). */
 int	 db_invoice_set_paid(struct db *, int64_t id, const char *via,
-	    int64_t now);
+	    const char *ref, int64_t now);
+/* The provider payment that paid invoice id ("" when none). OUT: ref. */
+int	 db_invoice_paid_ref(struct db *, int64_t id, char *ref,
+	    size_t refsz);
 int	 db_invoice_expire_due(struct db *, int64_t now, uint64_t *n);
 /* Pending usage invoices whose payment cascade has not run (SKIP LOCKED). */
 int	 db_invoice_claim_cascade(struct db *, size_t max, int64_t *ids,

@@ -24,6 +24,11 @@ enum pay_sql {
 	P_PROFILE_NWC,
 	P_WEBHOOK_SEEN,
 	P_PAYMENT_INSERT,
+	P_PAYMENT_ADD,
+	P_REFUND_DUE,
+	P_REFUND_CLAIM,
+	P_REFUND_FINISH,
+	P_REFUND_NOTE,
 	P__MAX
 };
 
@@ -106,6 +111,28 @@ static const char *const sqls[P__MAX] = {
 	    "provider_ref = IF(status = 'error', VALUES(provider_ref), "
 	    "provider_ref), message = IF(status = 'error', VALUES(message), "
 	    "message), status = IF(status = 'error', VALUES(status), status)",
+	/* Unlike P_PAYMENT_INSERT, a reference seen before is an error
+	 * (1062): the caller's "done already". */
+	[P_PAYMENT_ADD] =
+	    "INSERT INTO payments (account_id, reference, method, amount, "
+	    "currency, status, provider_ref, message, next_attempt_at, "
+	    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, LEFT(?, 500), "
+	    "FROM_UNIXTIME(NULLIF(?, 0)), FROM_UNIXTIME(?))",
+	[P_REFUND_DUE] =
+	    "SELECT id, account_id, reference, amount, currency, provider_ref, "
+	    "attempts FROM payments WHERE status = 'refund_pending' AND "
+	    "next_attempt_at <= FROM_UNIXTIME(?) ORDER BY next_attempt_at, id "
+	    "LIMIT ?",
+	[P_REFUND_CLAIM] =
+	    "UPDATE payments SET attempts = attempts + 1, "
+	    "next_attempt_at = FROM_UNIXTIME(?) WHERE id = ? AND "
+	    "status = 'refund_pending' AND next_attempt_at <= FROM_UNIXTIME(?)",
+	[P_REFUND_FINISH] =
+	    "UPDATE payments SET status = ?, message = LEFT(?, 500), "
+	    "next_attempt_at = NULL WHERE id = ? AND status = 'refund_pending'",
+	[P_REFUND_NOTE] =
+	    "UPDATE payments SET message = LEFT(?, 500) WHERE id = ? AND "
+	    "status = 'refund_pending'",
 };
 
 static struct db_stmt *
@@ -332,4 +359,67 @@ db_payment_insert(struct db *db, int64_t account_id, const char *ref,
 {
 	return db_exec(db, stmt(db, P_PAYMENT_INSERT), "ississssi", account_id,
 	    ref, method, amount, currency, status, provider_ref, message, now);
+}
+
+int
+db_payment_add(struct db *db, int64_t account_id, const char *ref,
+    const char *method, int64_t amount, const char *currency,
+    const char *status, const char *provider_ref, const char *message,
+    int64_t next_attempt_at, int64_t now)
+{
+	return db_exec(db, stmt(db, P_PAYMENT_ADD), "ississssii", account_id,
+	    ref, method, amount, currency, status, provider_ref, message,
+	    next_attempt_at, now);
+}
+
+int
+db_refund_due(struct db *db, int64_t now, size_t max, struct db_refund *rs,
+    size_t *n)
+{
+	struct db_stmt	*st = stmt(db, P_REFUND_DUE);
+	struct db_refund *r;
+	int		 rc;
+
+	*n = 0;
+	if ((rc = db_exec(db, st, "ii", now, (int64_t)max)) != TALLY_OK)
+		return rc;
+	while (*n < max) {
+		r = &rs[*n];
+		memset(r, 0, sizeof(*r));
+		if ((rc = db_fetch(db, st, "iisissi", &r->id, &r->account_id,
+		    r->reference, sizeof(r->reference), &r->amount, r->currency,
+		    sizeof(r->currency), r->provider_ref,
+		    sizeof(r->provider_ref), &r->attempts)) != TALLY_OK)
+			break;
+		(*n)++;
+	}
+	db_done(st);
+	return rc == TALLY_OK || rc == TALLY_E_NOTFOUND ? TALLY_OK : rc;
+}
+
+int
+db_refund_claim(struct db *db, int64_t id, int64_t now, int64_t next,
+    int *claimed)
+{
+	struct db_stmt	*st = stmt(db, P_REFUND_CLAIM);
+	int		 rc;
+
+	*claimed = 0;
+	if ((rc = db_exec(db, st, "iii", next, id, now)) == TALLY_OK)
+		*claimed = db_affected(st) == 1;
+	return rc;
+}
+
+int
+db_refund_finish(struct db *db, int64_t id, const char *status,
+    const char *message)
+{
+	return db_exec(db, stmt(db, P_REFUND_FINISH), "ssi", status, message,
+	    id);
+}
+
+int
+db_refund_note(struct db *db, int64_t id, const char *message)
+{
+	return db_exec(db, stmt(db, P_REFUND_NOTE), "si", message, id);
 }

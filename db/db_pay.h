@@ -68,5 +68,41 @@ int	 db_payment_insert(struct db *, int64_t account_id, const char *ref,
 	    const char *method, int64_t amount, const char *currency,
 	    const char *status, const char *provider_ref, const char *message,
 	    int64_t now);
+/*
+ * Record a payment row once: a reference recorded before is
+ * TALLY_E_DUPLICATE and changes nothing.  next_attempt_at 0: none.
+ */
+int	 db_payment_add(struct db *, int64_t account_id, const char *ref,
+	    const char *method, int64_t amount, const char *currency,
+	    const char *status, const char *provider_ref, const char *message,
+	    int64_t next_attempt_at, int64_t now);
+
+/* A refund still to be asked of the provider (status refund_pending). */
+struct db_refund {
+	int64_t	 id;
+	int64_t	 account_id;
+	char	 reference[192];
+	int64_t	 amount;
+	char	 currency[4];
+	char	 provider_ref[256];	/* the payment to refund */
+	int64_t	 attempts;
+};
+
+/* Pending refunds due at now, oldest first, at most max.
+ * OUT: rs[0..*n). */
+int	 db_refund_due(struct db *, int64_t now, size_t max,
+	    struct db_refund *rs, size_t *n);
+/*
+ * Take refund id for one attempt: counts it and moves its next attempt to
+ * next, only while it is pending and due at now, so two workers never
+ * make the same attempt.  OUT: *claimed.
+ */
+int	 db_refund_claim(struct db *, int64_t id, int64_t now, int64_t next,
+	    int *claimed);
+/* End a pending refund with status ("refunded", "refund_failed"). */
+int	 db_refund_finish(struct db *, int64_t id, const char *status,
+	    const char *message);
+/* Note why the last attempt of a pending refund failed. */
+int	 db_refund_note(struct db *, int64_t id, const char *message);
 
 #endif

@@ -26,6 +26,7 @@ static const struct sched_job jobs[] = {
 	{ "invoice-expiry", job_invoice_expiry },
 	{ "invoice-renewals", job_invoice_renewals },
 	{ "plan-billing", job_plan_billing },
+	{ "refund-duplicates", job_refund_duplicates },
 	{ "deliver-mail", job_deliver_mail },
 	{ "purge", job_purge },
 };

@@ -415,10 +415,12 @@ op_purchase_paid_tx(struct db *db, struct tally_purchase *p, int64_t amount,
 	    payment_ref);
 }
 
-/* An invoice paid through Stripe (Checkout or a PaymentIntent). */
+/* An invoice paid through Stripe (Checkout or a PaymentIntent): the
+ * amount is obj's amount_key, the PaymentIntent its pi_key. */
 static int
 event_invoice(struct db *db, const struct core_config *cfg,
-    const json_t *obj, const char *amount_key, int64_t now, int *handled)
+    const json_t *obj, const char *amount_key, const char *pi_key,
+    int64_t now, int *handled)
 {
 	const char	*s;
 	int64_t		 id;
@@ -432,7 +434,8 @@ event_invoice(struct db *db, const struct core_config *cfg,
 	*handled = 1;
 	rc = op_invoice_paid_tx(db, cfg, id, json_integer_value(
 	    json_object_get(obj, amount_key)), json_string_value(
-	    json_object_get(obj, "currency")), "card", now);
+	    json_object_get(obj, "currency")), "card", json_string_value(
+	    json_object_get(obj, pi_key)), now);
 	return rc == TALLY_E_CONFLICT || rc == TALLY_E_NOTFOUND ? TALLY_OK :
 	    rc;
 }
@@ -539,8 +542,8 @@ on_session_completed(struct db *db, const struct core_config *cfg,
 	paid = json_string_value(json_object_get(obj, "payment_status"));
 	if (paid == NULL || strcmp(paid, "paid") != 0)
 		return TALLY_OK;
-	if ((rc = event_invoice(db, cfg, obj, "amount_total", now,
-	    &handled)) != TALLY_OK || handled)
+	if ((rc = event_invoice(db, cfg, obj, "amount_total", "payment_intent",
+	    now, &handled)) != TALLY_OK || handled)
 		return rc;
 	if ((rc = event_purchase(db, obj, &p)) != TALLY_OK)
 		return rc == TALLY_E_NOTFOUND ? TALLY_OK : rc;
@@ -559,7 +562,7 @@ on_intent(struct db *db, const struct core_config *cfg, const json_t *obj,
 	int	 rc, handled;
 
 	if (succeeded && ((rc = event_invoice(db, cfg, obj, "amount_received",
-	    now, &handled)) != TALLY_OK || handled))
+	    "id", now, &handled)) != TALLY_OK || handled))
 		return rc;
 	if ((rc = event_purchase(db, obj, &p)) != TALLY_OK)
 		return rc == TALLY_E_NOTFOUND ? TALLY_OK : rc;

@@ -79,7 +79,7 @@ cascade_tx(struct db *db, void *arg)
 	if (result == CARD_CHARGED) {
 		c->paid = 1;
 		return op_invoice_paid_tx(db, c->cfg, id, inv.total,
-		    inv.currency, "card", c->now);
+		    inv.currency, "card", pref, c->now);
 	}
 	if (result != CARD_NONE)
 		snprintf(why, sizeof(why), "The card payment failed: %s", msg);

@@ -10,6 +10,7 @@
 
 #include "core/money.h"
 #include "core/ops/card.h"
+#include "core/ops/duplicate.h"
 #include "core/ops/invoice.h"
 #include "core/ops/invoice_sub.h"
 #include "core/ops/lightning.h"
@@ -132,16 +133,20 @@ op_invoice_items(struct db *db, int64_t invoice_id, size_t max,
 
 int
 op_invoice_paid_tx(struct db *db, const struct core_config *cfg, int64_t id,
-    int64_t amount, const char *currency, const char *via, int64_t now)
+    int64_t amount, const char *currency, const char *via, const char *ref,
+    int64_t now)
 {
 	struct db_invoice inv;
 	int		 rc;
 
-	(void)cfg;
 	if ((rc = db_invoice_lock(db, id, &inv)) != TALLY_OK)
 		return rc;
+	/* Paid already: another event about the same payment changes
+	 * nothing; a second payment is given back (under the row lock, so
+	 * concurrent reports of it are one). */
 	if (strcmp(inv.status, "paid") == 0)
-		return TALLY_OK;
+		return op_dup_payment_tx(db, cfg, &inv, via, ref, amount,
+		    currency, now);
 	if (strcmp(inv.status, "void") == 0 || amount != inv.total ||
 	    currency == NULL || strcasecmp(currency, inv.currency) != 0) {
 		core_log("error", "invoice.payment_mismatch", json_pack(
@@ -151,7 +156,8 @@ op_invoice_paid_tx(struct db *db, const struct core_config *cfg, int64_t id,
 		return TALLY_E_CONFLICT;
 	}
 	/* Paid after it expired (a late Lightning payment): paid is paid. */
-	if ((rc = db_invoice_set_paid(db, id, via, now)) != TALLY_OK)
+	if ((rc = db_invoice_set_paid(db, id, via, ref != NULL && *ref ? ref :
+	    NULL, now)) != TALLY_OK)
 		return rc;
 	inv.paid_at = now;
 	return op_invoice_sub_paid_tx(db, &inv, now);
@@ -181,7 +187,7 @@ op_invoice_pay_credits_tx(struct db *db, const struct core_config *cfg,
 	if (rc != TALLY_OK)
 		return rc;
 	if ((rc = op_invoice_paid_tx(db, cfg, inv->id, inv->total,
-	    inv->currency, "credits", now)) != TALLY_OK)
+	    inv->currency, "credits", NULL, now)) != TALLY_OK)
 		return rc;
 	return db_invoice_lock(db, id, inv);
 }
@@ -207,6 +213,7 @@ op_invoice_pay_lightning_tx(struct db *db, const struct core_config *cfg,
 struct card_paid {
 	const struct core_config *cfg;
 	const struct db_invoice *inv;
+	const char	*pi;		/* the PaymentIntent that paid */
 	int64_t		 now;
 };
 
@@ -216,7 +223,7 @@ card_paid_tx(struct db *db, void *arg)
 	struct card_paid *c = arg;
 
 	return op_invoice_paid_tx(db, c->cfg, c->inv->id, c->inv->total,
-	    c->inv->currency, "card", c->now);
+	    c->inv->currency, "card", c->pi, c->now);
 }
 
 int
@@ -225,6 +232,7 @@ op_invoice_pay_saved_card(struct db *db, const struct core_config *cfg,
     int *result, char *message, size_t msgsz)
 {
 	struct card_paid cp;
+	struct op_refund_counts rf;
 	char		 ref[96], pref[256];
 	int		 rc;
 
@@ -239,9 +247,14 @@ op_invoice_pay_saved_card(struct db *db, const struct core_config *cfg,
 		return rc;
 	cp.cfg = cfg;
 	cp.inv = inv;
+	cp.pi = pref;
 	cp.now = now;
 	if ((rc = db_tx(db, card_paid_tx, &cp)) != TALLY_OK)
 		return rc;
+	/* Paid meanwhile by other means: this charge goes back now. */
+	if ((rc = op_dup_refunds_run(db, cfg, now, 5, &rf)) != TALLY_OK)
+		core_log("error", "invoice.second_payment_refunds", json_pack(
+		    "{s:s,s:s}", "error", core_strerror(rc), "db", db->err));
 	return db_invoice_get(db, a->id, inv->id, inv);
 }
 
@@ -260,7 +273,7 @@ op_invoice_mark_paid_tx(struct db *db, const struct core_config *cfg,
 	if (strcmp(inv->status, "pending") != 0)
 		return TALLY_E_CONFLICT;
 	if ((rc = op_invoice_paid_tx(db, cfg, id, inv->total, inv->currency,
-	    "manual", now)) != TALLY_OK)
+	    "manual", NULL, now)) != TALLY_OK)
 		return rc;
 	if ((rc = db_account_get_by_id(db, inv->account_id, &a)) != TALLY_OK)
 		return rc;

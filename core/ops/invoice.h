@@ -53,14 +53,17 @@ int	 op_invoice_items(struct db *, int64_t invoice_id, size_t max,
 	    struct db_item *items, size_t *n);
 
 /*
- * Record that invoice id was paid amount (currency) via a method, and
- * apply its effect (a subscription starts or extends).  Paid already is
- * TALLY_OK (exactly once); a void invoice or a mismatching amount is
+ * Record that invoice id was paid amount (currency) via a method, by the
+ * provider payment ref (a Stripe PaymentIntent, a BTCPay invoice; NULL
+ * for credits and by hand), and apply its effect (a subscription starts
+ * or extends).  Paid already is TALLY_OK: by the same payment, nothing
+ * happens; by another, that second payment is refunded or credited once
+ * (op_dup_payment_tx).  A void invoice or a mismatching amount is
  * TALLY_E_CONFLICT (logged).
  */
 int	 op_invoice_paid_tx(struct db *, const struct core_config *,
 	    int64_t id, int64_t amount, const char *currency, const char *via,
-	    int64_t now);
+	    const char *ref, int64_t now);
 
 /*
  * Pay the account's invoice id from its wallet (ledger invoice_payment)

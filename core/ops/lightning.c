@@ -45,7 +45,7 @@ subject_ended(struct db *db, const struct db_ln *l, const char *status)
  * alone, the invoice must be Settled for the amount we asked.
  */
 static int
-settle(struct db *db, const struct db_ln *l,
+settle(struct db *db, const struct core_config *cfg, const struct db_ln *l,
     const struct net_btcpay_invoice *inv, int64_t now)
 {
 	struct tally_purchase p;
@@ -73,8 +73,11 @@ settle(struct db *db, const struct db_ln *l,
 		    l->btcpay_invoice, now);
 		return rc == TALLY_E_CONFLICT ? TALLY_OK : rc;
 	}
-	rc = op_invoice_paid_tx(db, NULL, l->subject_id, l->amount, l->currency,
-	    "lightning", now);
+	/* Settled after the invoice was paid otherwise: credited to the
+	 * wallet once (op_dup_payment_tx), as Lightning cannot be sent
+	 * back by the service. */
+	rc = op_invoice_paid_tx(db, cfg, l->subject_id, l->amount, l->currency,
+	    "lightning", l->btcpay_invoice, now);
 	return rc == TALLY_E_CONFLICT ? TALLY_OK : rc;
 }
 
@@ -101,7 +104,7 @@ check(struct db *db, const struct core_config *cfg, struct db_ln *l,
 		return rc;
 	snprintf(state, statesz, "%s", inv.status);
 	if (strcmp(inv.status, "Settled") == 0)
-		return settle(db, l, &inv, now);
+		return settle(db, cfg, l, &inv, now);
 	if (strcmp(inv.status, "Expired") == 0 ||
 	    strcmp(inv.status, "Invalid") == 0) {
 		snprintf(l->status, sizeof(l->status), "%s",

@@ -1,4 +1,8 @@
 /* Webhook deduplication over db/db_pay.c, in the effect's transaction. */
+#include <string.h>
+
+#include "core/ops/duplicate.h"
+#include "core/ops/log.h"
 #include "core/ops/webhook.h"
 #include "core/result.h"
 #include "db/db.h"
@@ -36,8 +40,9 @@ op_webhook_apply(struct db *db, const struct core_config *cfg,
     const char *provider, const char *id, const char *type,
     const json_t *event, op_webhook_fn apply, int64_t now, int *duplicate)
 {
+	struct op_refund_counts rf;
 	struct hook	 h;
-	int		 rc;
+	int		 rc, rrc;
 
 	h.cfg = cfg;
 	h.provider = provider;
@@ -49,5 +54,15 @@ op_webhook_apply(struct db *db, const struct core_config *cfg,
 	h.duplicate = 0;
 	rc = db_tx(db, hook_tx, &h);
 	*duplicate = h.duplicate;
+	/*
+	 * A second card payment this event revealed was committed as a
+	 * pending refund (op_dup_payment_tx); ask Stripe now, outside the
+	 * transaction.  Whatever Stripe answers, the event is received: a
+	 * refund left pending is the refund-duplicates job's to retry.
+	 */
+	if (rc == TALLY_OK && !h.duplicate && strcmp(provider, "stripe") == 0 &&
+	    (rrc = op_dup_refunds_run(db, cfg, now, 5, &rf)) != TALLY_OK)
+		core_log("error", "invoice.second_payment_refunds", json_pack(
+		    "{s:s,s:s}", "error", core_strerror(rrc), "db", db->err));
 	return rc;
 }

@@ -20,7 +20,9 @@ typedef int (*op_webhook_fn)(struct db *, const struct core_config *,
  * id and type: its dedupe row and apply's effect commit together, so a
  * crash in between lets the provider's retry redo it cleanly.  An event
  * seen before is TALLY_OK with *duplicate set and nothing done.
- * Otherwise apply's code.  OUT: *duplicate.
+ * Otherwise apply's code.  After a Stripe event's commit, the refunds of
+ * second payments it found are asked of Stripe (op_dup_refunds_run); their
+ * outcome does not change the result.  OUT: *duplicate.
  */
 int	 op_webhook_apply(struct db *, const struct core_config *,
 	    const char *provider, const char *id, const char *type,

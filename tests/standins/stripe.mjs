@@ -11,7 +11,8 @@
 //
 // It answers the part of the Stripe API that tally's client uses, shaped like
 // Stripe's objects and errors: /v1/customers, /v1/checkout/sessions,
-// /v1/payment_intents, /v1/setup_intents, /v1/payment_methods, /v1/events.
+// /v1/payment_intents, /v1/setup_intents, /v1/payment_methods, /v1/refunds,
+// /v1/events.
 // Requests are form-encoded with Stripe's bracket notation, authenticated with
 // the secret key, and honour Idempotency-Key.  Webhook events are signed with
 // the official stripe package (Stripe-Signature: t=...,v1=...).
@@ -369,6 +370,12 @@ const SCHEMAS = {
     receipt_email: T.str(800),
     setup_future_usage: T.enum('off_session', 'on_session'),
   }, ['amount', 'currency']),
+  refundCreate: T.hash({
+    ...anyProps('currency customer instructions_email origin refund_application_fee reverse_transfer'),
+    ...EXPAND,
+    amount: T.int(), charge: T.str(5000), metadata: T.meta, payment_intent: T.str(5000),
+    reason: T.enum('duplicate', 'fraudulent', 'requested_by_customer'),
+  }),
   retrieve: T.hash({ ...EXPAND }),
   setupIntentRetrieve: T.hash({ ...EXPAND, client_secret: T.str(5000) }),
 };
@@ -436,6 +443,7 @@ const NOT_FOUND_NAMES = {
   setup_intent: ['setupintent', 'intent'],
   payment_method: ['PaymentMethod', 'payment_method'],
   charge: ['charge', 'charge'],
+  refund: ['refund', 'id'],
   event: ['event', 'id'],
 };
 
@@ -451,6 +459,8 @@ const EXPANDABLE = {
   charge: ['customer', 'payment_intent', 'balance_transaction', 'application', 'application_fee',
     'failure_balance_transaction', 'on_behalf_of', 'review', 'source_transfer', 'transfer'],
   customer: ['default_source', 'invoice_settings.default_payment_method', 'test_clock'],
+  refund: ['charge', 'payment_intent', 'balance_transaction', 'failure_balance_transaction',
+    'source_transfer_reversal', 'transfer_reversal'],
 };
 
 export function createStandin(options = {}) {
@@ -641,6 +651,21 @@ export function createStandin(options = {}) {
         : null,
     });
     return { charge: ch, fields };
+  }
+
+  // refund amount of charge ch (checked by the caller): a succeeded Refund,
+  // the charge's amount_refunded and refunded updated; returns [refund,
+  // the charge's previous attributes]
+  function refundCharge(ch, amount, { reason = null, metadata = {} } = {}) {
+    const prev = { amount_refunded: ch.amount_refunded, refunded: ch.refunded };
+    ch.amount_refunded += amount;
+    ch.refunded = ch.amount_refunded === ch.amount;
+    const refund = put({ id: newId('re_'), object: 'refund', amount, balance_transaction: newId('txn_'),
+      charge: ch.id, created: now(), currency: ch.currency, destination_details: { card: {
+        reference_status: 'pending', reference_type: 'acquirer_reference_number', type: 'refund' },
+      type: 'card' }, metadata, payment_intent: ch.payment_intent, reason, receipt_number: null,
+      source_transfer_reversal: null, status: 'succeeded', transfer_reversal: null });
+    return [refund, prev];
   }
 
   // ------------------------------------------------------------ expand
@@ -915,6 +940,51 @@ export function createStandin(options = {}) {
     return { status: 402, body: errorBody({ ...fields, payment_intent: clone(pi) }) };
   }
 
+  // POST /v1/refunds: a charge, or a PaymentIntent's latest charge, refunded
+  // in full or by amount, at most what is left of it (Stripe's rules and
+  // error codes: charge_already_refunded, amount_too_large).
+  function apiRefundCreate(params, req) {
+    if (params.charge === undefined && params.payment_intent === undefined) {
+      throw invalid('One of `charge` or `payment_intent` is required.', undefined, 'parameter_missing');
+    }
+    if (params.charge !== undefined && params.payment_intent !== undefined) {
+      throw invalid('You cannot specify both `charge` and `payment_intent`.', 'payment_intent');
+    }
+    let ch;
+    if (params.charge !== undefined) {
+      ch = mustGet(params.charge, 'charge', 400, 'charge');
+    } else {
+      const pi = mustGet(params.payment_intent, 'payment_intent', 400, 'payment_intent');
+      ch = pi.status === 'succeeded' ? get(pi.latest_charge, 'charge') : undefined;
+      if (!ch) {
+        throw invalid(`This PaymentIntent (${pi.id}) does not have a successful charge to refund.`,
+          'payment_intent', 'charge_not_refundable');
+      }
+    }
+    if (ch.status !== 'succeeded') {
+      throw invalid(`Charge ${ch.id} has not succeeded and cannot be refunded.`, undefined, 'charge_not_refundable');
+    }
+    const left = ch.amount - ch.amount_refunded;
+    if (left <= 0) {
+      throw invalid(`Charge ${ch.id} has already been refunded.`, undefined, 'charge_already_refunded');
+    }
+    const amount = params.amount ?? left;
+    if (amount < 1) {
+      throw invalid('This value must be greater than or equal to 1.', 'amount', 'parameter_invalid_integer');
+    }
+    if (amount > left) {
+      throw invalid(`Refund amount (${fmtAmount(amount, ch.currency)}) is greater than unrefunded amount on ` +
+        `charge (${fmtAmount(left, ch.currency)})`, 'amount', 'amount_too_large');
+    }
+    const [refund, prev] = refundCharge(ch, amount, { reason: params.reason ?? null,
+      metadata: params.metadata ?? {} });
+    if (cfg.autoEvents) {
+      req.after.push(() => emit('charge.refunded', ch, { previous_attributes: prev }, req));
+      req.after.push(() => emit('refund.created', refund, {}, req));
+    }
+    return respondObject(refund, params);
+  }
+
   // ------------------------------------------------------------ API routing
 
   const API_ROUTES = [
@@ -947,6 +1017,9 @@ export function createStandin(options = {}) {
       }],
     ['GET', /^\/v1\/charges\/([^/]+)$/, SCHEMAS.retrieve,
       (p, m) => respondObject(mustGet(m[1], 'charge'), p)],
+    ['POST', /^\/v1\/refunds$/, SCHEMAS.refundCreate, (p, m, req) => apiRefundCreate(p, req)],
+    ['GET', /^\/v1\/refunds\/([^/]+)$/, SCHEMAS.retrieve,
+      (p, m) => respondObject(mustGet(m[1], 'refund'), p)],
     ['GET', /^\/v1\/events\/([^/]+)$/, SCHEMAS.retrieve,
       (p, m) => respondObject(mustGet(m[1], 'event'), p)],
   ];
@@ -1296,13 +1369,7 @@ export function createStandin(options = {}) {
       if (!Number.isSafeInteger(amount) || amount < 1 || amount > left) {
         throw bad(`amount must be an integer from 1 to ${left}`);
       }
-      const prev = { amount_refunded: ch.amount_refunded, refunded: ch.refunded };
-      ch.amount_refunded += amount;
-      ch.refunded = ch.amount_refunded === ch.amount;
-      const refund = put({ id: newId('re_'), object: 'refund', amount, balance_transaction: newId('txn_'),
-        charge: ch.id, created: now(), currency: ch.currency, destination_details: null, metadata: {},
-        payment_intent: ch.payment_intent, reason: b.reason ?? null, receipt_number: null,
-        source_transfer_reversal: null, status: 'succeeded', transfer_reversal: null });
+      const [refund, prev] = refundCharge(ch, amount, { reason: b.reason ?? null });
       const deliveries = await sendEvents(types, {
         'charge.refunded': () => [ch, prev],
         'refund.created': () => [refund],

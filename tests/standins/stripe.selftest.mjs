@@ -445,6 +445,74 @@ test('fail: payment_intent.payment_failed; refund: charge.refunded', async () =>
   assert.equal((await ctl('POST', '/_test/refund', { payment_intent: piId, amount: 1 })).status, 400);
 });
 
+test('POST /v1/refunds: the official client refunds a PaymentIntent; Idempotency-Key replays; rules and errors', async () => {
+  const s = (await api('POST', '/v1/checkout/sessions', { form: paymentForm() })).body;
+  await ctl('POST', `/_test/checkout/${s.id}/complete`, { events: [] });
+  const piId = (await api('GET', `/v1/checkout/sessions/${s.id}`)).body.payment_intent;
+  const chId = (await api('GET', `/v1/payment_intents/${piId}`)).body.latest_charge;
+
+  // The stripe package, pointed at the stand-in, speaks the real wire format.
+  const sdk = new Stripe(KEY, { host: '127.0.0.1', port: Number(new URL(base).port), protocol: 'http',
+    maxNetworkRetries: 0 });
+  const key = `refund-${Date.now()}`;
+  const re = await sdk.refunds.create({ payment_intent: piId, reason: 'duplicate', metadata: { ref: 'x' } },
+    { idempotencyKey: key });
+  assert.equal(re.object, 'refund');
+  assert.match(re.id, /^re_/);
+  assert.equal(re.amount, 1000, 'no amount: the whole charge');
+  assert.equal(re.currency, 'eur');
+  assert.equal(re.status, 'succeeded');
+  assert.equal(re.reason, 'duplicate');
+  assert.equal(re.payment_intent, piId);
+  assert.equal(re.charge, chId);
+  assert.deepEqual(re.metadata, { ref: 'x' });
+  const [rec] = (await ctl('GET', '/_test/requests?method=POST&path=/v1/refunds')).body.slice(-1);
+  assert.equal(rec.idempotency_key, key);
+  assert.equal(rec.authorization.scheme, 'bearer');
+  assert.match(rec.content_type, /^application\/x-www-form-urlencoded/);
+  assert.equal(new URLSearchParams(rec.raw).get('payment_intent'), piId);
+
+  // The same key and body again: the same refund, replayed, nothing new.
+  const form = [['payment_intent', piId], ['reason', 'duplicate'], ['metadata[ref]', 'x']];
+  const again = await api('POST', '/v1/refunds', { form, headers: { 'Idempotency-Key': key } });
+  assert.equal(again.status, 200, JSON.stringify(again.body));
+  assert.equal(again.headers.get('idempotent-replayed'), 'true');
+  assert.equal(again.body.id, re.id);
+  const ch = (await api('GET', `/v1/charges/${chId}`)).body;
+  assert.equal(ch.amount_refunded, 1000);
+  assert.equal(ch.refunded, true);
+  assert.equal((await api('GET', `/v1/refunds/${re.id}?expand[]=charge`)).body.charge.id, chId);
+
+  // Without the key, a refunded charge is refused as Stripe does.
+  const twice = await api('POST', '/v1/refunds', { form: [['payment_intent', piId]] });
+  assertStripeError(twice, 400, 'invalid_request_error', { code: 'charge_already_refunded' });
+  assert.match(twice.body.error.message, /has already been refunded/);
+
+  // Partial refunds up to what is left; the rest is amount_too_large.
+  const s2 = (await api('POST', '/v1/checkout/sessions', { form: paymentForm() })).body;
+  await ctl('POST', `/_test/checkout/${s2.id}/complete`, { events: [] });
+  const pi2 = (await api('GET', `/v1/checkout/sessions/${s2.id}`)).body.payment_intent;
+  const ch2 = (await api('GET', `/v1/payment_intents/${pi2}`)).body.latest_charge;
+  const part = await api('POST', '/v1/refunds', { form: [['charge', ch2], ['amount', '300']] });
+  assert.equal(part.status, 200, JSON.stringify(part.body));
+  assert.equal(part.body.amount, 300);
+  const big = await api('POST', '/v1/refunds', { form: [['charge', ch2], ['amount', '701']] });
+  assertStripeError(big, 400, 'invalid_request_error', { code: 'amount_too_large', param: 'amount' });
+  assertStripeError(await api('POST', '/v1/refunds', { form: [['amount', '1']] }), 400, 'invalid_request_error',
+    { code: 'parameter_missing' });
+  assertStripeError(await api('POST', '/v1/refunds', { form: [['payment_intent', 'pi_nope']] }), 400,
+    'invalid_request_error', { code: 'resource_missing', param: 'payment_intent' });
+  assertStripeError(await api('POST', '/v1/refunds', { form: [['charge', ch2], ['reason', 'because']] }), 400,
+    'invalid_request_error', { param: 'reason' });
+  const unpaid = (await api('POST', '/v1/payment_intents', { form: [['amount', '500'], ['currency', 'eur']] })).body;
+  assertStripeError(await api('POST', '/v1/refunds', { form: [['payment_intent', unpaid.id]] }), 400,
+    'invalid_request_error', { code: 'charge_not_refundable' });
+  assertStripeError(await api('POST', '/v1/refunds', { form: [['payment_intent', piId]], key: 'sk_test_wrong' }),
+    401, 'invalid_request_error');
+  assertStripeError(await api('GET', '/v1/refunds/re_nope'), 404, 'invalid_request_error',
+    { code: 'resource_missing' });
+});
+
 test('resend, send, the webhook answer, and signatures that must not verify', async () => {
   received.length = 0;
   const sent = await ctl('POST', '/_test/send', { type: 'customer.updated', object: { id: 'cus_x', object: 'customer' } });
