@@ -66,5 +66,7 @@ void	 h_internal_activity(struct http_req *);
 /* h_admin.c */
 void	 h_admin_adjust(struct http_req *);
 void	 h_admin_audit(struct http_req *);
+void	 h_admin_deliveries(struct http_req *);
+void	 h_admin_delivery_resend(struct http_req *);
 
 #endif

@@ -82,6 +82,10 @@ static const struct route routes[] = {
 	{ "POST", "/admin/credits/adjust", AUTH_ADMIN, BODY_JSON,
 	    h_admin_adjust },
 	{ "GET", "/admin/audit", AUTH_ADMIN, BODY_NONE, h_admin_audit },
+	{ "GET", "/admin/webhooks/deliveries", AUTH_ADMIN, BODY_NONE,
+	    h_admin_deliveries },
+	{ "POST", "/admin/webhooks/deliveries/{id}/resend", AUTH_ADMIN,
+	    BODY_NONE, h_admin_delivery_resend },
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
