@@ -307,6 +307,55 @@ test('renewals in the recurring batch write their events set-based; pauses too',
   assert.equal(mine('app', rich).at(-2).data.balance, 40);
 });
 
+test('invoices, invoice subscriptions and gifts: created, paid, activated, expired, redeemed', async () => {
+  await drain();
+  const payer = newUser('hookinv');
+  const late = newUser('hookinv');
+  const giver = newUser('hookgift');
+  const taker = newUser('hookgift');
+  const act = (u) => call('POST', `${stack.api}/subscriptions/pro/activate`, { token: as(u), body: { interval: 'monthly' } });
+  let r = await act(payer);
+  assert.equal(r.status, 201, r.text);
+  const inv = r.body.invoice;
+  r = await call('POST', `${stack.api}/admin/invoices/${inv.id}/mark-paid`, { admin: true, body: { actor: 'tests' } });
+  assert.equal(r.status, 200, r.text);
+  r = await act(late);
+  assert.equal(r.status, 201, r.text);
+  const lateInv = r.body.invoice;
+  await adjust(giver, 50);
+  r = await call('POST', `${stack.api}/gifts`, { token: as(giver), body: { credits: 20, type: 'simple', message: 'hi' } });
+  assert.equal(r.status, 201, r.text);
+  const gift = r.body;
+  r = await call('POST', `${stack.api}/gifts/${gift.code}/redeem`, { token: as(taker) });
+  assert.equal(r.status, 200, r.text);
+  // The paid period and the unpaid invoice end in 2024: the scheduler ends them then.
+  setSubPeriod(payer, '2024-01-10T00:00:00Z', { product: 'pro' });
+  // Invoice-billed: no charge date (setSubPeriod is made for credit ones).
+  sql(`UPDATE subscriptions SET next_charge_at = NULL WHERE user_id = ${sqlStr(payer)} AND product = 'pro'`);
+  sql(`UPDATE invoices SET expires_at = '2024-01-11 00:00:00' WHERE id = ${Number(lateInv.id)}`);
+  await tick('2024-02-10T00:00:01Z');
+  parkSubs(`a.user_id IN (${sqlStr(payer)}, ${sqlStr(late)})`);
+  await tick(new Date());
+
+  const types = (u) => mine('app', u).map((e) => e.type);
+  assert.deepEqual(types(payer), ['invoice.created', 'invoice.paid', 'subscription.activated', 'subscription.expired']);
+  const [created, paid, activated, expired] = mine('app', payer);
+  assert.equal(created.data.invoice.id, inv.id);
+  assert.equal(created.data.invoice.status, 'pending');
+  assert.equal(paid.data.invoice.status, 'paid');
+  assert.equal(paid.data.invoice.paid_via, 'manual');
+  assert.equal(activated.data.subscription.product, 'pro');
+  assert.equal(expired.data.subscription.status, 'expired');
+  assert.deepEqual(types(late), ['invoice.created', 'invoice.expired']);
+  assert.equal(mine('app', late)[1].data.invoice.status, 'expired');
+  assert.deepEqual(types(giver), ['credits.added', 'credits.debited']);
+  assert.deepEqual(types(taker), ['credits.added', 'gift.redeemed']);
+  const redeemed = mine('app', taker)[1].data.gift;
+  assert.equal(redeemed.credits, 20);
+  assert.equal(redeemed.creator_user_id, giver);
+  assert.ok(!JSON.stringify(mine('app', taker)[1]).includes(gift.code.replace(/-/g, '').slice(3, 10)), 'the code is not sent');
+});
+
 test('without a [webhook] that wants it, a change writes no event row', async () => {
   // The main stack has no [webhook.*] sections.
   const user = newUser('nohook');
