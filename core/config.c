@@ -301,12 +301,40 @@ set_package(struct core_package *p, const char *where, const char *key,
 	return fail(err, errsz, where, "unknown key");
 }
 
+static int
+set_webhook(struct core_webhook *w, const char *where, const char *key,
+    const char *v, char *err, size_t errsz)
+{
+	char	 bad[64], msg[128];
+
+	if (strcmp(key, "url") == 0)
+		return catalog_str(where, v, w->url, sizeof(w->url), err,
+		    errsz);
+	if (strcmp(key, "secret") == 0) {
+		/* Never echoed back: "value too long" names no value. */
+		return catalog_str(where, v, w->secret, sizeof(w->secret), err,
+		    errsz);
+	}
+	if (strcmp(key, "events") == 0) {
+		w->has_events = 1;
+		if (core_event_parse_list(v, &w->events, bad, sizeof(bad)) !=
+		    TALLY_OK) {
+			snprintf(msg, sizeof(msg), "unknown event type \"%s\"",
+			    bad);
+			return fail(err, errsz, where, msg);
+		}
+		return TALLY_OK;
+	}
+	return fail(err, errsz, where, "unknown key");
+}
+
 /* Current section of the parse: a fixed one or a catalog entry. */
 struct cursor {
 	char	 section[CORE_ID_MAX + 16];
 	struct core_product *product;
 	struct core_plan *plan;
 	struct core_package *package;
+	struct core_webhook *webhook;
 };
 
 static int
@@ -366,6 +394,16 @@ open_section(struct core_config *cfg, struct cursor *cur, const char *name,
 		memcpy(cur->package->id, id, strlen(id) + 1);
 		return TALLY_OK;
 	}
+	if (strncmp(name, "webhook.", 8) == 0) {
+		if (core_config_webhook(cfg, id) != NULL)
+			return fail(err, errsz, name, "defined twice");
+		if (cfg->nwebhooks == CORE_WEBHOOK_MAX)
+			return fail(err, errsz, name, "too many webhooks");
+		cur->webhook = &cfg->webhooks[cfg->nwebhooks++];
+		memset(cur->webhook, 0, sizeof(*cur->webhook));
+		memcpy(cur->webhook->name, id, strlen(id) + 1);
+		return TALLY_OK;
+	}
 	return fail(err, errsz, name, "unknown section");
 }
 
@@ -385,6 +423,8 @@ set_line(struct core_config *cfg, struct cursor *cur, const char *key,
 		return set_plan(cur->plan, where, key, v, err, errsz);
 	if (cur->package != NULL)
 		return set_package(cur->package, where, key, v, err, errsz);
+	if (cur->webhook != NULL)
+		return set_webhook(cur->webhook, where, key, v, err, errsz);
 	if ((k = find_key(cur->section, key)) == NULL)
 		return fail(err, errsz, where, "unknown key");
 	return set_key(cfg, k, v, err, errsz);
@@ -469,6 +509,53 @@ is_hex(const char *s, size_t n)
 	return s[n] == '\0';
 }
 
+/* The endpoints, and per event type the names of those that want it. */
+static int
+validate_webhooks(struct core_config *cfg, char *err, size_t errsz)
+{
+	const struct core_webhook *w;
+	char	 where[160];
+	char	*h;
+	size_t	 i, used;
+	int	 t;
+
+	for (i = 0; i < cfg->nwebhooks; i++) {
+		w = &cfg->webhooks[i];
+		snprintf(where, sizeof(where), "webhook.%s.url", w->name);
+		if (w->url[0] == '\0')
+			return fail(err, errsz, where, "required");
+		if (!core_event_url_ok(w->url))
+			return fail(err, errsz, where, "must be an https:// URL "
+			    "(plain http:// only to 127.0.0.1, localhost or "
+			    "[::1])");
+		snprintf(where, sizeof(where), "webhook.%s.secret", w->name);
+		if (strlen(w->secret) < 32)
+			return fail(err, errsz, where,
+			    "must be at least 32 characters");
+		snprintf(where, sizeof(where), "webhook.%s.events", w->name);
+		if (!w->has_events)
+			return fail(err, errsz, where,
+			    "required (event types, comma-separated, or *)");
+	}
+	for (t = 0; t < CORE_EV__MAX; t++) {
+		h = cfg->event_hooks[t];
+		h[0] = '\0';
+		used = 0;
+		for (i = 0; i < cfg->nwebhooks; i++) {
+			if (!(cfg->webhooks[i].events & (1u << t)))
+				continue;
+			/* Names are [a-z0-9_-]: nothing to escape. */
+			used += (size_t)snprintf(h + used,
+			    sizeof(cfg->event_hooks[t]) - used, "%s\"%s\"",
+			    used == 0 ? "[" : ",", cfg->webhooks[i].name);
+		}
+		if (used > 0)
+			snprintf(h + used, sizeof(cfg->event_hooks[t]) - used,
+			    "]");
+	}
+	return TALLY_OK;
+}
+
 static int
 validate(struct core_config *cfg, char *err, size_t errsz)
 {
@@ -544,7 +631,7 @@ validate(struct core_config *cfg, char *err, size_t errsz)
 		if (cfg->packages[i].price <= 0)
 			return fail(err, errsz, where, "price is required");
 	}
-	return TALLY_OK;
+	return validate_webhooks(cfg, err, errsz);
 }
 
 int
@@ -599,6 +686,17 @@ core_config_package(const struct core_config *cfg, const char *id)
 	for (i = 0; i < cfg->npackages; i++)
 		if (strcmp(cfg->packages[i].id, id) == 0)
 			return &cfg->packages[i];
+	return NULL;
+}
+
+const struct core_webhook *
+core_config_webhook(const struct core_config *cfg, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < cfg->nwebhooks; i++)
+		if (strcmp(cfg->webhooks[i].name, name) == 0)
+			return &cfg->webhooks[i];
 	return NULL;
 }
 

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/event.h"
+
 #define CORE_CATALOG_MAX	64	/* products, plans or packages each */
 #define CORE_ID_MAX		64
 
@@ -50,6 +52,17 @@ struct core_package {
 	char	 name[128];
 	int64_t	 credits;
 	int64_t	 price;
+};
+
+#define CORE_WEBHOOK_MAX	16	/* [webhook.NAME] endpoints */
+
+/* An endpoint that receives signed events ([webhook.NAME]). */
+struct core_webhook {
+	char	 name[CORE_ID_MAX];
+	char	 url[512];	/* https://, or http:// to the loopback */
+	char	 secret[256];	/* HMAC key, at least 32 characters */
+	uint32_t events;	/* bit 1 << enum core_event */
+	int	 has_events;	/* the events key was given */
 };
 
 /* Every setting; strings are NUL-terminated, empty when unset. */
@@ -118,6 +131,13 @@ struct core_config {
 	size_t	 nplans;
 	struct core_package packages[CORE_CATALOG_MAX];
 	size_t	 npackages;
+	/* outbound events */
+	struct core_webhook webhooks[CORE_WEBHOOK_MAX];
+	size_t	 nwebhooks;
+	/* Per event type, the JSON array of the names of the endpoints that
+	 * want it ("" when none): core_event_hooks(). */
+	char	 event_hooks[CORE_EV__MAX][CORE_WEBHOOK_MAX * (CORE_ID_MAX + 3)
+	    + 3];
 };
 
 /* Looks up an environment variable; getenv(3) in the binaries. */
@@ -140,6 +160,8 @@ const struct core_plan *core_config_plan(const struct core_config *,
 	    const char *id);
 const struct core_package *core_config_package(const struct core_config *,
 	    const char *id);
+const struct core_webhook *core_config_webhook(const struct core_config *,
+	    const char *name);
 
 /* "monthly" etc.; returns -1 for an unknown name. */
 int	 core_interval_parse(const char *);

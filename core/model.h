@@ -133,6 +133,25 @@ struct db_audit {
 	int64_t	 created_at;
 };
 
+/* One outbound event delivery (db/db_event.c). */
+struct db_delivery {
+	int64_t	 id;
+	char	 event_id[41];
+	char	 endpoint[65];
+	char	 type[41];
+	char	 data[16384];	/* the event's data object (JSON text) */
+	int64_t	 created_at;	/* the event's time */
+	int64_t	 queued_at;
+	char	 status[17];
+	int64_t	 attempts;
+	int64_t	 next_attempt_at;
+	int64_t	 last_attempt_at;	/* 0: none */
+	int64_t	 last_status;		/* 0: no answer, or none yet */
+	char	 last_error[2001];
+	int64_t	 delivered_at;		/* 0: not delivered */
+	int64_t	 resend_of;		/* 0: none */
+};
+
 /* Ledger kinds, as API.md names them. */
 #define TX_PURCHASE		"purchase"
 #define TX_USAGE		"usage"

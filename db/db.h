@@ -24,6 +24,7 @@ enum db_group {
 	DB_G_GIFT,
 	DB_G_ADMIN,
 	DB_G_USAGE,
+	DB_G_EVENT,
 	DB_G__MAX
 };
 

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/event.h"
 #include "core/result.h"
 #include "db/db.h"
 #include "db/db_wallet.h"
@@ -46,9 +47,9 @@ static const char *const sqls[W__MAX] = {
 	    "ORDER BY id DESC LIMIT ?",
 	/* The routines of migration 0007: a balance change in one trip. */
 	[W_CALL_APPLY] =
-	    "CALL tally_ledger_apply(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    "CALL tally_ledger_apply(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[W_CALL_REFUND] =
-	    "CALL tally_ledger_refund(?, ?, ?, ?, ?)",
+	    "CALL tally_ledger_refund(?, ?, ?, ?, ?, ?)",
 	/*
 	 * Usage statistics (migration 0014): one account's, or everyone's,
 	 * days or operations in [from, to] (unix seconds, their UTC days).
@@ -76,8 +77,20 @@ static const char *const sqls[W__MAX] = {
 	    "HAVING SUM(uses) <> 0 OR SUM(credits) <> 0 "
 	    "ORDER BY SUM(credits) DESC, operation LIMIT ?",
 	[W_CALL_INIT] =
-	    "CALL tally_account_init(?, ?, ?, ?, ?)",
+	    "CALL tally_account_init(?, ?, ?, ?, ?, ?)",
 };
+
+/*
+ * The endpoints that want the credits.* event of a change of amount
+ * (db->cfg's [webhook.*]), or NULL: the routines then write no event and
+ * cost what they did before events existed.
+ */
+static const char *
+ledger_hooks(struct db *db, int64_t amount)
+{
+	return core_event_hooks(db->cfg, amount < 0 ?
+	    CORE_EV_CREDITS_DEBITED : CORE_EV_CREDITS_ADDED);
+}
 
 static struct db_stmt *
 stmt(struct db *db, enum wallet_sql id)
@@ -208,9 +221,10 @@ db_ledger_call(struct db *db, const struct db_ledger_change *c,
 	int		 rc;
 
 	/* account_id 0: the account of user_id. */
-	rc = db_exec(db, st, "ississsissi", c->account_id, c->user_id,
+	rc = db_exec(db, st, "ississsissis", c->account_id, c->user_id,
 	    c->kind, c->amount, c->operation, c->description, c->effect_key,
-	    c->now, c->email, c->locale, (int64_t)c->own_tx);
+	    c->now, c->email, c->locale, (int64_t)c->own_tx,
+	    ledger_hooks(db, c->amount));
 	if (rc != TALLY_OK)
 		return rc;
 	return call_result(db, st, r);
@@ -223,8 +237,8 @@ db_ledger_refund_call(struct db *db, int64_t account_id, const char *user_id,
 	struct db_stmt	*st = stmt(db, W_CALL_REFUND);
 	int		 rc;
 
-	rc = db_exec(db, st, "isiii", account_id, user_id, txid, now,
-	    (int64_t)own_tx);
+	rc = db_exec(db, st, "isiiis", account_id, user_id, txid, now,
+	    (int64_t)own_tx, ledger_hooks(db, 1));
 	if (rc != TALLY_OK)
 		return rc;
 	return call_result(db, st, r);
@@ -241,8 +255,9 @@ db_account_init_call(struct db *db, const char *user_id, const char *email,
 
 	memset(a, 0, sizeof(*a));
 	*granted = 0;
-	if ((rc = db_exec(db, st, "ssiii", user_id, email, credits, now,
-	    (int64_t)own_tx)) != TALLY_OK)
+	if ((rc = db_exec(db, st, "ssiiis", user_id, email, credits, now,
+	    (int64_t)own_tx, credits > 0 ? ledger_hooks(db, credits) : NULL)) !=
+	    TALLY_OK)
 		return rc;
 	rc = db_fetch(db, st, "iissiii", &g, &a->id, a->user_id,
 	    sizeof(a->user_id), a->email, sizeof(a->email), &a->balance,

@@ -1,9 +1,10 @@
-/* Admin routes: credit adjustments and the audit log. */
+/* Admin routes: credit adjustments, the audit log, event deliveries. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/json.h"
 #include "core/ops/audit.h"
+#include "core/ops/event.h"
 #include "core/ops/wallet.h"
 #include "core/result.h"
 #include "fcgi/handlers.h"
@@ -115,4 +116,125 @@ h_admin_audit(struct http_req *req)
 	}
 	free(rows);
 	http_reply(req, 200, json_pack("{s:o}", "entries", a));
+}
+
+/* A delivery as the admin routes show it. */
+static json_t *
+delivery_json(const struct db_delivery *d)
+{
+	json_t	*data = json_loads(d->data, 0, NULL);
+
+	return json_pack("{s:o,s:s,s:s,s:s,s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:o,"
+	    "s:o,s:o,s:o}",
+	    "id", http_id(d->id), "event_id", d->event_id, "endpoint",
+	    d->endpoint, "type", d->type, "status", d->status, "attempts",
+	    (json_int_t)d->attempts, "created_at", http_time(d->created_at),
+	    "queued_at", http_time(d->queued_at), "next_attempt_at",
+	    strcmp(d->status, "pending") == 0 ?
+	    http_time(d->next_attempt_at) : json_null(),
+	    "last_attempt_at", http_time(d->last_attempt_at),
+	    "last_status", d->last_status > 0 ?
+	    json_integer(d->last_status) : json_null(),
+	    "last_error", d->last_error[0] ? json_string(d->last_error) :
+	    json_null(),
+	    "delivered_at", http_time(d->delivered_at),
+	    "resend_of", d->resend_of > 0 ? http_id(d->resend_of) :
+	    json_null(),
+	    "data", data != NULL ? data : json_null());
+}
+
+void
+h_admin_deliveries(struct http_req *req)
+{
+	struct db_delivery *rows;
+	json_t		*a;
+	char		 endpoint[CORE_ID_MAX], status[16], buf[32];
+	int64_t		 limit, before = 0;
+	size_t		 n, i;
+	int		 rc, r;
+
+	if (http_limit_or_respond(req, 50, &limit) != TALLY_OK)
+		return;
+	r = http_query(req, "before", buf, sizeof(buf));
+	if (r < 0 || (r > 0 && (before = http_parse_id(buf)) < 0)) {
+		http_bad_field(req, "before", "before must be a delivery id");
+		return;
+	}
+	if (http_query(req, "endpoint", endpoint, sizeof(endpoint)) < 0) {
+		http_bad_field(req, "endpoint", "endpoint must be the NAME of "
+		    "a [webhook.NAME] section");
+		return;
+	}
+	r = http_query(req, "status", status, sizeof(status));
+	if (r < 0 || (r > 0 && strcmp(status, "pending") != 0 &&
+	    strcmp(status, "delivered") != 0 && strcmp(status, "failed") != 0)) {
+		http_bad_field(req, "status", "status must be pending, "
+		    "delivered or failed");
+		return;
+	}
+	/* One row more than asked tells whether there is a next page. */
+	if ((rows = calloc((size_t)limit + 1, sizeof(*rows))) == NULL) {
+		http_fail(req, TALLY_E_NOMEM, NULL, NULL);
+		return;
+	}
+	rc = op_event_list(req->db, endpoint, status, before,
+	    (size_t)limit + 1, rows, &n);
+	if (rc != TALLY_OK) {
+		free(rows);
+		http_fail(req, rc, NULL, NULL);
+		return;
+	}
+	a = json_array();
+	for (i = 0; i < n && i < (size_t)limit; i++)
+		json_array_append_new(a, delivery_json(&rows[i]));
+	http_reply(req, 200, json_pack("{s:o,s:o}", "deliveries", a, "next",
+	    n > (size_t)limit ? http_id(rows[limit - 1].id) : json_null()));
+	free(rows);
+}
+
+struct resend {
+	int64_t		 id;
+	const char	*actor;
+	struct db_delivery d;
+};
+
+static int
+resend_tx(struct http_req *req, void *arg)
+{
+	struct resend	*r = arg;
+	int		 rc;
+
+	rc = op_event_resend_tx(req->db, &req->app->cfg, r->id, r->actor,
+	    req->now, &r->d);
+	if (rc == TALLY_E_CONFLICT) {
+		req->err_message = strcmp(r->d.status, "pending") == 0 ?
+		    "the delivery is still pending: it will be sent" :
+		    "its endpoint is no longer configured";
+		return rc;
+	}
+	if (rc == TALLY_E_NOTFOUND)
+		req->err_message = "no such delivery";
+	if (rc != TALLY_OK)
+		return rc;
+	http_reply(req, 201, delivery_json(&r->d));
+	return TALLY_OK;
+}
+
+void
+h_admin_delivery_resend(struct http_req *req)
+{
+	struct resend	*r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		http_fail(req, TALLY_E_NOMEM, NULL, NULL);
+		return;
+	}
+	if ((r->id = http_parse_id(req->caps.v[0])) < 0) {
+		free(r);
+		http_fail(req, TALLY_E_NOTFOUND, "no such delivery", NULL);
+		return;
+	}
+	r->actor = req->actor[0] != '\0' ? req->actor : "admin";
+	http_tx(req, resend_tx, r);
+	free(r);
 }

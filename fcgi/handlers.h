@@ -73,5 +73,7 @@ void	 h_admin_adjust(struct http_req *);
 void	 h_admin_audit(struct http_req *);
 /* h_metrics.c */
 void	 h_admin_metrics(struct http_req *);
+void	 h_admin_deliveries(struct http_req *);
+void	 h_admin_delivery_resend(struct http_req *);
 
 #endif

@@ -90,6 +90,10 @@ static const struct route routes[] = {
 	{ "GET", "/admin/audit", AUTH_ADMIN, BODY_NONE, h_admin_audit },
 	{ "GET", "/admin/usage", AUTH_ADMIN, BODY_NONE, h_admin_usage },
 	{ "GET", "/admin/metrics", AUTH_ADMIN, BODY_NONE, h_admin_metrics },
+	{ "GET", "/admin/webhooks/deliveries", AUTH_ADMIN, BODY_NONE,
+	    h_admin_deliveries },
+	{ "POST", "/admin/webhooks/deliveries/{id}/resend", AUTH_ADMIN,
+	    BODY_NONE, h_admin_delivery_resend },
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))

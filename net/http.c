@@ -159,3 +159,50 @@ out:
 	free(s.buf);
 	return rc;
 }
+
+int
+net_http_post(const char *url, const char *const *headers, const char *body,
+    size_t len, long timeout, long *status, char *err, size_t errsz)
+{
+	struct curl_slist *h = NULL;
+	struct sink	 s = { NULL, 0, 0, 64 * 1024 };
+	CURL		*c;
+	CURLcode	 cc;
+	size_t		 i;
+	int		 rc = TALLY_E_PROVIDER;
+
+	*status = 0;
+	if ((c = curl_easy_init()) == NULL)
+		return TALLY_E_NOMEM;
+	h = curl_slist_append(h, "Content-Type: application/json");
+	/* No "Expect: 100-continue" round trip before the body. */
+	h = curl_slist_append(h, "Expect:");
+	for (i = 0; headers != NULL && headers[i] != NULL; i++)
+		h = curl_slist_append(h, headers[i]);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_POST, 1L);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, timeout < 5 ? timeout : 5L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "tally-webhooks/1");
+	cc = curl_easy_perform(c);
+	/* A body over the limit still came with a status: that counts. */
+	if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && s.toobig)) {
+		snprintf(err, errsz, "%s", curl_easy_strerror(cc));
+		goto out;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	rc = TALLY_OK;
+out:
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	free(s.buf);
+	return rc;
+}

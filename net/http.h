@@ -45,4 +45,16 @@ struct net_body {
 int	 net_http_get(const char *url, const char *ca_file, size_t max,
 	    struct net_body *out, char *err, size_t errsz);
 
+/*
+ * POST body (Content-Type: application/json) to url with the extra
+ * header lines (NULL-terminated), http or https, no redirects followed,
+ * connect timeout 5 s, whole exchange at most timeout seconds; the
+ * answer's body is read (at most 64 KiB) and dropped.  TALLY_OK when a
+ * response arrived (any status; OUT: *status), else TALLY_E_PROVIDER
+ * with a short reason in err that names neither the URL nor a header.
+ */
+int	 net_http_post(const char *url, const char *const *headers,
+	    const char *body, size_t len, long timeout, long *status,
+	    char *err, size_t errsz);
+
 #endif

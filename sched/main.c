@@ -20,15 +20,18 @@
 /* In order: payments settle before anything expires, and charges come
  * before mail so that their emails go out in the same tick. */
 static const struct sched_job jobs[] = {
-	{ "reconcile-lightning", job_reconcile_lightning },
-	{ "expire-purchases", job_expire_purchases },
-	{ "charge-recurring", job_charge_recurring },
-	{ "invoice-expiry", job_invoice_expiry },
-	{ "invoice-renewals", job_invoice_renewals },
-	{ "plan-billing", job_plan_billing },
-	{ "refund-duplicates", job_refund_duplicates },
-	{ "deliver-mail", job_deliver_mail },
-	{ "purge", job_purge },
+	{ "reconcile-lightning", job_reconcile_lightning, 0 },
+	{ "expire-purchases", job_expire_purchases, 0 },
+	{ "charge-recurring", job_charge_recurring, 0 },
+	{ "invoice-expiry", job_invoice_expiry, 0 },
+	{ "invoice-renewals", job_invoice_renewals, 0 },
+	{ "plan-billing", job_plan_billing, 0 },
+	{ "refund-duplicates", job_refund_duplicates, 0 },
+	{ "deliver-mail", job_deliver_mail, 0 },
+	/* Its endpoint locks (SKIP LOCKED) share the endpoints out among
+	 * schedulers, so a slow endpoint does not hold up the others. */
+	{ "deliver-events", job_deliver_events, 1 },
+	{ "purge", job_purge, 0 },
 };
 
 #define NJOBS (sizeof(jobs) / sizeof(jobs[0]))
@@ -83,8 +86,9 @@ record_skip(struct sched_ctx *ctx, const char *job)
 
 /*
  * One tick: every job in order.  Each job runs under a named server lock
- * so that two schedulers on one database never run the same job at once;
- * the jobs' own unique keys keep effects single even without it.
+ * so that two schedulers on one database never run the same job at once
+ * (except a concurrent one); the jobs' own unique keys keep effects single
+ * even without it.
  */
 static void
 tick(struct sched_ctx *ctx)
@@ -98,7 +102,8 @@ tick(struct sched_ctx *ctx)
 
 	for (i = 0; i < NJOBS && !stop; i++) {
 		snprintf(lock, sizeof(lock), "tally.job.%s", jobs[i].name);
-		if ((rc = op_store_lock_try(ctx->db, lock)) != TALLY_OK) {
+		if (!jobs[i].concurrent &&
+		    (rc = op_store_lock_try(ctx->db, lock)) != TALLY_OK) {
 			core_log(rc == TALLY_E_CONFLICT ? "info" : "error",
 			    "sched.job.skipped", json_pack("{s:s,s:s}", "job",
 			    jobs[i].name, "why", core_strerror(rc)));
@@ -111,7 +116,8 @@ tick(struct sched_ctx *ctx)
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		rc = jobs[i].run(ctx, counts);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		op_store_unlock(ctx->db, lock);
+		if (!jobs[i].concurrent)
+			op_store_unlock(ctx->db, lock);
 		ms = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000 +
 		    (t1.tv_nsec - t0.tv_nsec) / 1000000;
 		record_run(ctx, jobs[i].name, started, ms, rc, counts);

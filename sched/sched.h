@@ -24,10 +24,14 @@ struct sched_ctx {
 struct sched_job {
 	const char	*name;
 	int		(*run)(struct sched_ctx *, json_t *counts);
+	/* 1: several schedulers may run it at once (its own row claims
+	 * keep it correct), so it takes no job lock. */
+	int		 concurrent;
 };
 
 int	 job_charge_recurring(struct sched_ctx *, json_t *counts);
 int	 job_deliver_mail(struct sched_ctx *, json_t *counts);
+int	 job_deliver_events(struct sched_ctx *, json_t *counts);
 int	 job_purge(struct sched_ctx *, json_t *counts);
 int	 job_invoice_renewals(struct sched_ctx *, json_t *counts);
 int	 job_plan_billing(struct sched_ctx *, json_t *counts);

@@ -9,6 +9,7 @@
 #include "core/ops/log.h"
 #include "core/money.h"
 #include "core/ops/card.h"
+#include "core/ops/event.h"
 #include "core/ops/invoice.h"
 #include "core/plan.h"
 #include "core/result.h"
@@ -275,6 +276,32 @@ op_card_remove(struct db *db, const struct core_config *cfg,
 	return TALLY_OK;
 }
 
+/* A card payment attempt as op_card_charge_saved records it. */
+struct payment_rec {
+	int64_t		 account_id, amount, now;
+	const char	*reference, *currency, *status, *provider_ref;
+	const char	*message;
+};
+
+/* The attempt's payments row and, when it failed, its payment.failed
+ * event.  The same reference again is the same attempt: recorded. */
+static int
+record_payment_tx(struct db *db, void *arg)
+{
+	const struct payment_rec *r = arg;
+	int		 rc;
+
+	rc = db_payment_insert(db, r->account_id, r->reference, "card",
+	    r->amount, r->currency, r->status, r->provider_ref, r->message,
+	    r->now);
+	if (rc == TALLY_E_DUPLICATE)
+		return TALLY_OK;
+	if (rc != TALLY_OK || strcmp(r->status, "succeeded") == 0)
+		return rc;
+	return op_event_payment_tx(db, CORE_EV_PAYMENT_FAILED, r->reference,
+	    r->now);
+}
+
 int
 op_card_charge_saved(struct db *db, const struct core_config *cfg,
     int64_t account_id, int64_t amount, const char *reference, int64_t now,
@@ -282,6 +309,7 @@ op_card_charge_saved(struct db *db, const struct core_config *cfg,
     size_t refsz)
 {
 	struct db_profile prof;
+	struct payment_rec rec;
 	struct core_form f;
 	const json_t	*pi;
 	json_t		*obj = NULL;
@@ -350,13 +378,20 @@ op_card_charge_saved(struct db *db, const struct core_config *cfg,
 		snprintf(message, msgsz, "%s", clean);
 	}
 	json_decref(obj);
-	rc = db_payment_insert(db, account_id, reference, "card", amount,
-	    cfg->currency, *result == CARD_CHARGED ? "succeeded" :
+	rec.account_id = account_id;
+	rec.reference = reference;
+	rec.amount = amount;
+	rec.currency = cfg->currency;
+	rec.status = *result == CARD_CHARGED ? "succeeded" :
 	    *result == CARD_DECLINED ? "declined" : *result == CARD_NEEDS_AUTH ?
-	    "requires_action" : "error", provider_ref[0] ? provider_ref : NULL,
-	    message, now);
-	/* The same reference again is the same attempt: already recorded. */
-	return rc == TALLY_E_DUPLICATE ? TALLY_OK : rc;
+	    "requires_action" : "error";
+	rec.provider_ref = provider_ref[0] ? provider_ref : NULL;
+	rec.message = message;
+	rec.now = now;
+	/* Outside a transaction (no transaction is held over the call to
+	 * Stripe) the row and its event still commit together. */
+	return db->in_tx ? record_payment_tx(db, &rec) :
+	    db_tx(db, record_payment_tx, &rec);
 }
 
 int
@@ -411,8 +446,10 @@ op_purchase_paid_tx(struct db *db, struct tally_purchase *p, int64_t amount,
 		return rc;
 	snprintf(p->status, sizeof(p->status), "succeeded");
 	p->completed_at = now;
-	return db_purchase_set_status(db, p->id, "succeeded", now,
-	    payment_ref);
+	if ((rc = db_purchase_set_status(db, p->id, "succeeded", now,
+	    payment_ref)) != TALLY_OK)
+		return rc;
+	return op_event_tx(db, CORE_EV_PURCHASE_COMPLETED, p->id, now);
 }
 
 /* An invoice paid through Stripe (Checkout or a PaymentIntent): the

@@ -8,6 +8,7 @@
 
 #include "core/ops/card.h"
 #include "core/ops/cascade.h"
+#include "core/ops/event.h"
 #include "core/ops/invoice.h"
 #include "core/ops/log.h"
 #include "core/plan.h"
@@ -65,9 +66,12 @@ cascade_tx(struct db *db, void *arg)
 			return rc;
 		snprintf(why, sizeof(why), "Your credit balance (%lld) does "
 		    "not cover the invoice.", (long long)a.balance);
-		if ((rc = db_payment_insert(db, a.id, ref, "credits", inv.total,
-		    inv.currency, "declined", NULL, why, c->now)) != TALLY_OK &&
-		    rc != TALLY_E_DUPLICATE)
+		rc = db_payment_insert(db, a.id, ref, "credits", inv.total,
+		    inv.currency, "declined", NULL, why, c->now);
+		if (rc == TALLY_OK)
+			rc = op_event_payment_tx(db, CORE_EV_PAYMENT_FAILED,
+			    ref, c->now);
+		if (rc != TALLY_OK && rc != TALLY_E_DUPLICATE)
 			return rc;
 	}
 	/* Lightning auto-pay (NWC) would come here; it is not built yet. */

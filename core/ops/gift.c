@@ -5,6 +5,7 @@
 #include <jansson.h>
 
 #include "core/gift.h"
+#include "core/ops/event.h"
 #include "core/ops/gift.h"
 #include "core/ops/mail.h"
 #include "core/result.h"
@@ -116,7 +117,7 @@ credit_gift(struct db *db, const struct tally_account *a, struct db_gift *g,
 	snprintf(g->status, sizeof(g->status), "redeemed");
 	g->redeemed_by = a->id;
 	g->redeemed_at = now;
-	return TALLY_OK;
+	return op_event_tx(db, CORE_EV_GIFT_REDEEMED, g->id, now);
 }
 
 int

@@ -11,6 +11,7 @@
 #include "core/money.h"
 #include "core/ops/card.h"
 #include "core/ops/duplicate.h"
+#include "core/ops/event.h"
 #include "core/ops/invoice.h"
 #include "core/ops/invoice_sub.h"
 #include "core/ops/lightning.h"
@@ -81,7 +82,7 @@ op_invoice_create_tx(struct db *db, const struct core_config *cfg,
 		    items[i].description, items[i].amount, items[i].resource_id,
 		    items[i].plan, NULL, now)) != TALLY_OK)
 			return rc;
-	return TALLY_OK;
+	return op_event_tx(db, CORE_EV_INVOICE_CREATED, inv->id, now);
 }
 
 int
@@ -107,7 +108,7 @@ op_invoice_claim_tx(struct db *db, const struct core_config *cfg,
 	    (rc = db_item_claim(db, account_id, inv->id, max_id)) != TALLY_OK)
 		return rc;
 	*created = 1;
-	return TALLY_OK;
+	return op_event_tx(db, CORE_EV_INVOICE_CREATED, inv->id, now);
 }
 
 int
@@ -157,7 +158,8 @@ op_invoice_paid_tx(struct db *db, const struct core_config *cfg, int64_t id,
 	}
 	/* Paid after it expired (a late Lightning payment): paid is paid. */
 	if ((rc = db_invoice_set_paid(db, id, via, ref != NULL && *ref ? ref :
-	    NULL, now)) != TALLY_OK)
+	    NULL, now)) != TALLY_OK ||
+	    (rc = op_event_tx(db, CORE_EV_INVOICE_PAID, id, now)) != TALLY_OK)
 		return rc;
 	inv.paid_at = now;
 	return op_invoice_sub_paid_tx(db, &inv, now);
@@ -374,19 +376,47 @@ op_invoice_reissue_tx(struct db *db, const struct core_config *cfg,
 	return rc;
 }
 
+struct expiry {
+	const struct core_config *cfg;
+	int64_t		 now;
+	uint64_t	 n;
+};
+
+/* Pending invoices past expires_at, with their invoice.expired events
+ * (written first: that statement locks the rows the UPDATE changes). */
+static int
+expire_invoices_tx(struct db *db, void *arg)
+{
+	struct expiry	*e = arg;
+	int		 rc;
+
+	if ((rc = op_event_invoice_expire_due_tx(db, e->now)) != TALLY_OK)
+		return rc;
+	return db_invoice_expire_due(db, e->now, &e->n);
+}
+
+static int
+end_subs_tx(struct db *db, void *arg)
+{
+	struct expiry	*e = arg;
+
+	return op_invoice_sub_end_due(db, e->cfg, e->now, &e->n);
+}
+
 int
 op_invoice_expiry(struct db *db, const struct core_config *cfg, int64_t now,
     struct op_invoice_counts *c)
 {
-	uint64_t	 n;
+	struct expiry	 e = { cfg, now, 0 };
 	int		 rc;
 
 	memset(c, 0, sizeof(*c));
-	if ((rc = db_invoice_expire_due(db, now, &n)) != TALLY_OK)
+	/* Each set-based change commits with its events. */
+	if ((rc = db_tx(db, expire_invoices_tx, &e)) != TALLY_OK)
 		return rc;
-	c->expired = (int64_t)n;
-	if ((rc = op_invoice_sub_end_due(db, cfg, now, &n)) != TALLY_OK)
+	c->expired = (int64_t)e.n;
+	if ((rc = db_tx(db, end_subs_tx, &e)) != TALLY_OK)
 		return rc;
-	c->ended = (int64_t)n;
+	c->ended = (int64_t)e.n;
 	return TALLY_OK;
 }

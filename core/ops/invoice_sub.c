@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "core/ops/event.h"
 #include "core/ops/invoice.h"
 #include "core/ops/invoice_sub.h"
 #include "core/ops/log.h"
@@ -36,7 +37,7 @@ op_invoice_sub_paid_tx(struct db *db, const struct db_invoice *inv,
 {
 	struct db_sub	 s;
 	int64_t		 start;
-	int		 rc, iv;
+	int		 rc, iv, ev;
 
 	if (inv->subscription_id == 0)
 		return TALLY_OK;
@@ -50,6 +51,7 @@ op_invoice_sub_paid_tx(struct db *db, const struct db_invoice *inv,
 		if ((rc = core_period_bounds(now, 0, iv, &s.period_start,
 		    &s.period_end)) != TALLY_OK)
 			return rc;
+		ev = CORE_EV_SUB_ACTIVATED;
 	} else if (inv->period_start == s.period_end &&
 	    (op_sub_status(&s) == SUB_ACTIVE ||
 	    op_sub_status(&s) == SUB_EXPIRED)) {
@@ -60,6 +62,9 @@ op_invoice_sub_paid_tx(struct db *db, const struct db_invoice *inv,
 		    &start, &s.period_end)) != TALLY_OK)
 			return rc;
 		s.end_months += core_interval_months(iv);
+		/* Paid after it expired: it starts again, as activated. */
+		ev = op_sub_status(&s) == SUB_EXPIRED ? CORE_EV_SUB_ACTIVATED :
+		    CORE_EV_SUB_RENEWED;
 	} else {
 		core_log("warn", "invoice.stale_payment", json_pack(
 		    "{s:I,s:I}", "invoice_id", (json_int_t)inv->id,
@@ -69,7 +74,9 @@ op_invoice_sub_paid_tx(struct db *db, const struct db_invoice *inv,
 	snprintf(s.status, sizeof(s.status), "active");
 	s.next_charge_at = 0;
 	s.paused_at = 0;
-	return db_sub_update(db, &s, now);
+	if ((rc = db_sub_update(db, &s, now)) != TALLY_OK)
+		return rc;
+	return op_event_tx(db, ev, s.id, now);
 }
 
 /* The first or a renewal invoice of subscription s for [start, end). */
@@ -267,7 +274,11 @@ op_invoice_sub_end_due(struct db *db, const struct core_config *cfg,
 	for (i = 0; i < cfg->nproducts; i++) {
 		if (cfg->products[i].billing != CORE_BILLING_INVOICE)
 			continue;
-		if ((rc = db_sub_end_due(db, cfg->products[i].id, now, &n)) !=
+		/* Their events first: that statement locks the rows the
+		 * UPDATE then ends (the caller's transaction). */
+		if ((rc = op_event_sub_end_due_tx(db, cfg->products[i].id,
+		    now)) != TALLY_OK ||
+		    (rc = db_sub_end_due(db, cfg->products[i].id, now, &n)) !=
 		    TALLY_OK)
 			return rc;
 		*ended += n;

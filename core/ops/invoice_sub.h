@@ -38,7 +38,9 @@ int	 op_invoice_sub_paid_tx(struct db *, const struct db_invoice *inv,
  */
 int	 op_invoice_sub_reissuable_tx(struct db *, const struct core_config *,
 	    const struct db_invoice *old, int64_t now, int64_t *expires);
-/* Invoice subscriptions unpaid at their period end expire.  OUT: *ended. */
+/* Invoice subscriptions unpaid at their period end expire (or end as
+ * canceled), with their events, in the caller's transaction.
+ * OUT: *ended. */
 int	 op_invoice_sub_end_due(struct db *, const struct core_config *,
 	    int64_t now, uint64_t *ended);
 

@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 
+#include "core/ops/event.h"
 #include "core/ops/log.h"
 #include "core/money.h"
 #include "core/ops/mail.h"
@@ -127,9 +128,10 @@ start_run(struct db *db, const struct core_product *p, struct db_sub *s,
 	/* The row takes its final values first; a refused charge rolls the
 	 * whole transaction back with it. */
 	rc = s->id == 0 ? db_sub_insert(db, s, now) : db_sub_update(db, s, now);
-	if (rc != TALLY_OK)
+	if (rc != TALLY_OK ||
+	    (rc = charge_period(db, p, s, iv, now)) != TALLY_OK)
 		return rc;
-	return charge_period(db, p, s, iv, now);
+	return op_event_tx(db, CORE_EV_SUB_ACTIVATED, s->id, now);
 }
 
 int
@@ -178,7 +180,9 @@ op_sub_deactivate_tx(struct db *db, const struct tally_account *a,
 	case SUBACT_CANCEL_NOW:
 		set_status(s, SUB_CANCELED);
 		s->next_charge_at = 0;
-		return db_sub_update(db, s, now);
+		if ((rc = db_sub_update(db, s, now)) != TALLY_OK)
+			return rc;
+		return op_event_tx(db, CORE_EV_SUB_CANCELED, s->id, now);
 	case SUBACT_KEEP:
 		return TALLY_OK;
 	default:
@@ -220,7 +224,8 @@ pause_sub(struct db *db, const struct core_config *cfg,
 	set_status(s, SUB_PAUSED);
 	s->paused_at = now;
 	s->next_charge_at = 0;
-	if ((rc = db_sub_update(db, s, now)) != TALLY_OK)
+	if ((rc = db_sub_update(db, s, now)) != TALLY_OK ||
+	    (rc = op_event_tx(db, CORE_EV_SUB_PAUSED, s->id, now)) != TALLY_OK)
 		return rc;
 	if ((rc = db_account_get_by_id(db, s->account_id, &a)) != TALLY_OK)
 		return rc;
@@ -272,7 +277,7 @@ due_other(struct db *db, const struct core_config *cfg, struct db_sub *s,
     const struct core_product **pp, int *ivp, int *renew)
 {
 	const struct core_product *p = core_config_product(cfg, s->product);
-	int		 iv = core_interval_parse(s->interval);
+	int		 iv = core_interval_parse(s->interval), rc;
 
 	*renew = 0;
 	if (p == NULL || p->billing != CORE_BILLING_CREDITS || iv < 0 ||
@@ -291,7 +296,9 @@ due_other(struct db *db, const struct core_config *cfg, struct db_sub *s,
 		set_status(s, SUB_CANCELED);
 		s->next_charge_at = 0;
 		c->ended++;
-		return db_sub_update(db, s, now);
+		if ((rc = db_sub_update(db, s, now)) != TALLY_OK)
+			return rc;
+		return op_event_tx(db, CORE_EV_SUB_CANCELED, s->id, now);
 	case SUBACT_PAUSE:
 		c->paused++;
 		return pause_sub(db, cfg, p, s, iv, balance, now);
@@ -323,7 +330,9 @@ charge_one(struct db *db, const struct core_config *cfg, struct db_sub *s,
 	if ((rc = charge_period(db, p, s, iv, now)) != TALLY_OK)
 		return rc;
 	c->charged++;
-	return db_sub_update(db, s, now);
+	if ((rc = db_sub_update(db, s, now)) != TALLY_OK)
+		return rc;
+	return op_event_tx(db, CORE_EV_SUB_RENEWED, s->id, now);
 }
 
 /* An account of the batch: its locked balance, then the balance after
@@ -343,6 +352,7 @@ struct batch {
 	struct db_sub	 subs[CHARGE_BATCH];
 	struct batch_acct accts[CHARGE_BATCH];
 	int64_t		 ids[CHARGE_BATCH], balances[CHARGE_BATCH];
+	int64_t		 renewed[CHARGE_BATCH];	/* subscription ids */
 };
 
 static int
@@ -423,6 +433,45 @@ add_charge(json_t *charges, const struct core_product *p,
 }
 
 /*
+ * The events of a batch's renewals, set-based like its writes: one
+ * statement per event type that some endpoint wants (credits.debited
+ * for the ledger rows, found by their effect keys; subscription.renewed),
+ * none when no endpoint wants either.
+ */
+static int
+bulk_events(struct db *db, struct batch *b, json_t *charges, size_t n)
+{
+	json_t	*keys;
+	char	*text;
+	size_t	 i;
+	int	 rc;
+
+	if (op_event_wanted(db, CORE_EV_CREDITS_DEBITED)) {
+		if ((keys = json_array()) == NULL)
+			return TALLY_E_NOMEM;
+		for (i = 0; i < n; i++)
+			json_array_append(keys, json_object_get(
+			    json_array_get(charges, i), "effect_key"));
+		text = json_dumps(keys, JSON_COMPACT);
+		json_decref(keys);
+		if (text == NULL)
+			return TALLY_E_NOMEM;
+		rc = op_event_ledger_keys_tx(db, CORE_EV_CREDITS_DEBITED, text,
+		    b->now);
+		free(text);
+		if (rc != TALLY_OK)
+			return rc;
+	}
+	if (!op_event_wanted(db, CORE_EV_SUB_RENEWED))
+		return TALLY_OK;
+	for (i = 0; i < n; i++)
+		b->renewed[i] = (int64_t)json_integer_value(json_object_get(
+		    json_array_get(charges, i), "sub"));
+	return op_event_many_tx(db, CORE_EV_SUB_RENEWED, b->renewed, n,
+	    b->now);
+}
+
+/*
  * The batch's renewals in a constant number of round trips: lock every
  * account of the batch at once, decide each subscription in order in C
  * (an account's balance goes down with each of its renewals), then write
@@ -486,8 +535,10 @@ charge_bulk(struct db *db, struct batch *b)
 	    (btext = json_dumps(bals, JSON_COMPACT)) == NULL)
 		goto out;
 	if ((rc = db_sub_charge_apply(db, TX_SUBSCRIPTION, ctext, ncharges,
-	    btext, naccts, b->now)) == TALLY_OK)
-		b->c.charged += (int64_t)ncharges;
+	    btext, naccts, b->now)) != TALLY_OK ||
+	    (rc = bulk_events(db, b, charges, ncharges)) != TALLY_OK)
+		goto out;
+	b->c.charged += (int64_t)ncharges;
 out:
 	free(ctext);
 	free(btext);

@@ -41,7 +41,7 @@ BEGIN
       credits = credits + VALUES(credits);
 END;
 
--- tally_ledger_apply and tally_ledger_refund of migration 0007, with the
+-- tally_ledger_apply and tally_ledger_refund of migration 0010, with the
 -- usage statistics added (the debit's fast path inlines the upsert: no
 -- nested CALL on the hot path).
 DROP PROCEDURE tally_ledger_apply;
@@ -58,7 +58,8 @@ CREATE PROCEDURE tally_ledger_apply(
   IN p_now         BIGINT,
   IN p_email       VARCHAR(320),
   IN p_locale      VARCHAR(15),
-  IN p_own_tx      TINYINT)
+  IN p_own_tx      TINYINT,
+  IN p_hooks       TEXT)
 BEGIN
   DECLARE v_id      BIGINT DEFAULT NULL;
   DECLARE v_balance BIGINT DEFAULT 0;
@@ -99,6 +100,11 @@ BEGIN
         VALUES (v_id, p_kind, p_amount, v_balance, p_operation,
           p_description, NULL, FROM_UNIXTIME(p_now));
       SET v_tx = LAST_INSERT_ID();
+      -- NULL unless an endpoint wants this event: then the debit pays
+      -- for one more statement here, and no more round trips.
+      IF p_hooks IS NOT NULL THEN
+        CALL tally_ledger_event(p_hooks, v_tx);
+      END IF;
       IF p_kind = 'usage' THEN
         INSERT INTO usage_daily (account_id, day, operation, uses, credits)
           VALUES (v_id, DATE(FROM_UNIXTIME(p_now)), COALESCE(p_operation, ''),
@@ -113,7 +119,7 @@ BEGIN
   ELSE
     CALL tally_ledger_keyed(p_account_id, p_user_id, p_kind, p_amount,
       p_operation, p_description, p_effect_key, p_now, p_email, p_locale,
-      v_status, v_id, v_balance, v_tx);
+      p_hooks, v_status, v_id, v_balance, v_tx);
     IF v_status = 0 AND p_kind = 'usage' THEN
       CALL tally_usage_add(v_id, p_now, p_operation, 1, -p_amount);
     END IF;
@@ -129,7 +135,8 @@ CREATE PROCEDURE tally_ledger_refund(
   IN p_user_id    VARCHAR(255),
   IN p_tx_id      BIGINT,
   IN p_now        BIGINT,
-  IN p_own_tx     TINYINT)
+  IN p_own_tx     TINYINT,
+  IN p_hooks      TEXT)
 BEGIN
   DECLARE v_id      BIGINT DEFAULT NULL;
   DECLARE v_balance BIGINT DEFAULT 0;
@@ -161,7 +168,7 @@ BEGIN
     SET v_status = 5;
   ELSE
     CALL tally_ledger_keyed(v_id, NULL, 'refund', -v_amount, v_op, v_desc,
-      CONCAT('refund:', p_tx_id), p_now, NULL, NULL,
+      CONCAT('refund:', p_tx_id), p_now, NULL, NULL, p_hooks,
       v_status, v_id, v_balance, v_tx);
     -- The use is taken back from the day and operation it counted for.
     IF v_status = 0 THEN

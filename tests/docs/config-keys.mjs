@@ -27,7 +27,7 @@ const fnBody = (name) => {
   const j = c.indexOf('\n}\n', i);
   return c.slice(i, j < 0 ? undefined : j);
 };
-const catalog = { product: 'set_product', plan: 'set_plan', package: 'set_package' };
+const catalog = { product: 'set_product', plan: 'set_plan', package: 'set_package', webhook: 'set_webhook' };
 for (const [sec, fn] of Object.entries(catalog)) {
   const body = fnBody(fn);
   if (!body) problems.push(`${rel(configC)}: no ${fn}(); has the parser changed?`);
