@@ -16,8 +16,9 @@
 #include "core/timeutil.h"
 #include "sched/sched.h"
 
-/* In order: payments settle before anything expires, and charges come
- * before mail so that their emails go out in the same tick. */
+/* In order: payments settle before anything expires (so an invoice that
+ * expires is never retried), and charges come before mail so that their
+ * emails go out in the same tick. */
 static const struct sched_job jobs[] = {
 	{ "reconcile-lightning", job_reconcile_lightning },
 	{ "expire-purchases", job_expire_purchases },
@@ -25,6 +26,7 @@ static const struct sched_job jobs[] = {
 	{ "invoice-expiry", job_invoice_expiry },
 	{ "invoice-renewals", job_invoice_renewals },
 	{ "plan-billing", job_plan_billing },
+	{ "dunning", job_dunning },
 	{ "deliver-mail", job_deliver_mail },
 	{ "purge", job_purge },
 };

@@ -9,6 +9,7 @@
 #include "core/ops/log.h"
 #include "core/money.h"
 #include "core/ops/card.h"
+#include "core/ops/subscription.h"
 #include "core/ops/invoice.h"
 #include "core/plan.h"
 #include "core/result.h"
@@ -411,8 +412,11 @@ op_purchase_paid_tx(struct db *db, struct tally_purchase *p, int64_t amount,
 		return rc;
 	snprintf(p->status, sizeof(p->status), "succeeded");
 	p->completed_at = now;
-	return db_purchase_set_status(db, p->id, "succeeded", now,
-	    payment_ref);
+	if ((rc = db_purchase_set_status(db, p->id, "succeeded", now,
+	    payment_ref)) != TALLY_OK)
+		return rc;
+	/* A top-up: paused subscriptions may start again. */
+	return op_sub_topup_tx(db, p->account_id, now, NULL);
 }
 
 /* An invoice paid through Stripe (Checkout or a PaymentIntent). */

@@ -7,6 +7,7 @@
 #include "core/gift.h"
 #include "core/ops/gift.h"
 #include "core/ops/mail.h"
+#include "core/ops/subscription.h"
 #include "core/result.h"
 #include "db/db.h"
 #include "db/db_gift.h"
@@ -116,7 +117,8 @@ credit_gift(struct db *db, const struct tally_account *a, struct db_gift *g,
 	snprintf(g->status, sizeof(g->status), "redeemed");
 	g->redeemed_by = a->id;
 	g->redeemed_at = now;
-	return TALLY_OK;
+	/* A top-up: paused subscriptions may start again. */
+	return op_sub_topup_tx(db, a->id, now, NULL);
 }
 
 int
@@ -169,7 +171,8 @@ op_gift_cancel_tx(struct db *db, const struct tally_account *creator,
 	    TALLY_OK)
 		return rc;
 	snprintf(g->status, sizeof(g->status), "canceled");
-	return TALLY_OK;
+	/* The credits back to the creator are a top-up too. */
+	return op_sub_topup_tx(db, creator->id, now, NULL);
 }
 
 int
