@@ -69,6 +69,8 @@ static const struct ckey keys[] = {
 	S("billing", "currency", currency, "EUR", CF_REQUIRED),
 	I("billing", "signup_credits", signup_credits, "0", 0, INT64_MAX),
 	B("billing", "pay_from_credits", pay_from_credits, "yes"),
+	S("billing", "dunning_days", dunning_spec, "1,3,5,7", 0),
+	B("billing", "reactivate_on_topup", reactivate_on_topup, "no"),
 	S("stripe", "api_base", stripe_api_base, "https://api.stripe.com", 0),
 	S("stripe", "secret_key", stripe_secret_key, "", CF_SECRET),
 	S("stripe", "webhook_secret", stripe_webhook_secret, "", CF_SECRET),
@@ -603,6 +605,11 @@ validate(struct core_config *cfg, char *err, size_t errsz)
 	    !isupper((unsigned char)cfg->currency[2]))
 		return fail(err, errsz, "billing.currency",
 		    "must be a three-letter ISO 4217 code in capitals");
+	if (core_dunning_parse(cfg->dunning_spec, cfg->dunning_days,
+	    CORE_DUNNING_MAX, &cfg->ndunning) != TALLY_OK)
+		return fail(err, errsz, "billing.dunning_days",
+		    "expected ascending whole days 1-365, comma separated "
+		    "(at most 10), or none");
 	for (i = 0; i < cfg->nproducts; i++) {
 		snprintf(where, sizeof(where), "product.%s",
 		    cfg->products[i].id);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "core/event.h"
+#include "dunning.h"
 
 #define CORE_CATALOG_MAX	64	/* products, plans or packages each */
 #define CORE_ID_MAX		64
@@ -101,6 +102,12 @@ struct core_config {
 	char	 currency[4];
 	int64_t	 signup_credits;
 	int	 pay_from_credits;
+	/* billing.dunning_days as written, and parsed (days after the first
+	 * failed automatic payment of an invoice, ascending). */
+	char	 dunning_spec[128];
+	int64_t	 dunning_days[CORE_DUNNING_MAX];
+	size_t	 ndunning;
+	int	 reactivate_on_topup;	/* paused credit subscriptions */
 	/* [stripe] */
 	char	 stripe_api_base[256];
 	char	 stripe_secret_key[256];

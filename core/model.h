@@ -73,6 +73,16 @@ struct db_invoice {
 	char	 paid_via[16];
 	int64_t	 subscription_id;		/* 0: none */
 	char	 cycle_key[192];
+	/*
+	 * Dunning (retries of a failed automatic payment), read only for
+	 * the user's own views (db_invoice_get, db_invoice_list); 0 and
+	 * empty otherwise, or when its automatic payment never failed.
+	 */
+	int64_t	 dunning_failed_at;		/* 0: none */
+	int64_t	 dunning_attempt;		/* retries made */
+	int64_t	 dunning_planned;		/* retries scheduled */
+	int64_t	 dunning_next_at;		/* 0: no retry left */
+	char	 dunning_reason[1024];		/* the last failure's */
 };
 
 /* One line of an invoice (or an outstanding item). */

@@ -25,6 +25,7 @@ enum db_group {
 	DB_G_ADMIN,
 	DB_G_USAGE,
 	DB_G_EVENT,
+	DB_G_DUNNING,
 	DB_G__MAX
 };
 

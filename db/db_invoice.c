@@ -40,6 +40,16 @@ enum inv_sql {
 	"UNIX_TIMESTAMP(expires_at), UNIX_TIMESTAMP(paid_at), paid_via, " \
 	"subscription_id, cycle_key"
 
+/*
+ * The user's views (I_GET, I_LIST) also read the invoice's dunning row,
+ * if any (migration 0011; a plain read, no lock).  Its columns have
+ * names of their own, so INV_COLS stays unambiguous.
+ */
+#define INV_VIEW_COLS INV_COLS ", UNIX_TIMESTAMP(d.failed_at), d.attempt, " \
+	"d.planned, UNIX_TIMESTAMP(d.next_at), d.reason"
+#define INV_VIEW_FROM "invoices LEFT JOIN dunning d ON d.invoice_id = " \
+	"invoices.id"
+
 static const char *const sqls[I__MAX] = {
 	[I_SEQ_BUMP] =
 	    "UPDATE accounts SET invoice_seq = invoice_seq + 1 WHERE id = ?",
@@ -51,11 +61,11 @@ static const char *const sqls[I__MAX] = {
 	    "'pending', ?, ?, ?, FROM_UNIXTIME(NULLIF(?, 0)), "
 	    "FROM_UNIXTIME(NULLIF(?, 0)), FROM_UNIXTIME(NULLIF(?, 0)), "
 	    "NULLIF(?, 0), ?, FROM_UNIXTIME(?))",
-	[I_GET] = "SELECT " INV_COLS " FROM invoices WHERE id = ? AND "
-	    "account_id = ?",
+	[I_GET] = "SELECT " INV_VIEW_COLS " FROM " INV_VIEW_FROM " WHERE "
+	    "id = ? AND account_id = ?",
 	[I_LOCK] = "SELECT " INV_COLS " FROM invoices WHERE id = ? FOR UPDATE",
-	[I_LIST] = "SELECT " INV_COLS " FROM invoices WHERE account_id = ? "
-	    "ORDER BY id DESC LIMIT ?",
+	[I_LIST] = "SELECT " INV_VIEW_COLS " FROM " INV_VIEW_FROM " WHERE "
+	    "account_id = ? ORDER BY id DESC LIMIT ?",
 	[I_BY_CYCLE] = "SELECT " INV_COLS " FROM invoices WHERE cycle_key = ? "
 	    "FOR UPDATE",
 	[I_PAID] = "UPDATE invoices SET status = 'paid', paid_via = ?, "
@@ -164,6 +174,22 @@ fetch(struct db *db, struct db_stmt *st, struct db_invoice *i)
 	    &i->subscription_id, i->cycle_key, sizeof(i->cycle_key));
 }
 
+/* A row of a user's view: the invoice and its dunning columns. */
+static int
+fetch_view(struct db *db, struct db_stmt *st, struct db_invoice *i)
+{
+	memset(i, 0, sizeof(*i));
+	return db_fetch(db, st, "iissssiiiiisisiiiis", &i->id, &i->account_id,
+	    i->number, sizeof(i->number), i->status, sizeof(i->status),
+	    i->kind, sizeof(i->kind), i->currency, sizeof(i->currency),
+	    &i->total, &i->period_start, &i->period_end, &i->expires_at,
+	    &i->paid_at, i->paid_via, sizeof(i->paid_via),
+	    &i->subscription_id, i->cycle_key, sizeof(i->cycle_key),
+	    &i->dunning_failed_at, &i->dunning_attempt, &i->dunning_planned,
+	    &i->dunning_next_at,
+	    i->dunning_reason, sizeof(i->dunning_reason));
+}
+
 static int
 one(struct db *db, struct db_stmt *st, struct db_invoice *i)
 {
@@ -182,7 +208,9 @@ db_invoice_get(struct db *db, int64_t account_id, int64_t id,
 
 	if ((rc = db_exec(db, st, "ii", id, account_id)) != TALLY_OK)
 		return rc;
-	return one(db, st, i);
+	rc = fetch_view(db, st, i);
+	db_done(st);
+	return rc;
 }
 
 int
@@ -217,7 +245,7 @@ db_invoice_list(struct db *db, int64_t account_id, size_t max,
 	*n = 0;
 	if ((rc = db_exec(db, st, "ii", account_id, (int64_t)max)) != TALLY_OK)
 		return rc;
-	while (*n < max && (rc = fetch(db, st, &is[*n])) == TALLY_OK)
+	while (*n < max && (rc = fetch_view(db, st, &is[*n])) == TALLY_OK)
 		(*n)++;
 	db_done(st);
 	return rc == TALLY_OK || rc == TALLY_E_NOTFOUND ? TALLY_OK : rc;

@@ -22,6 +22,7 @@ enum sub_sql {
 	SUB_CHARGE_BALANCES,
 	SUB_CHARGE_ADVANCE,
 	SUB_LOCK_ACCOUNT,
+	SUB_PAUSED_IDS,
 	SUB__MAX
 };
 
@@ -110,6 +111,15 @@ static const char *const sqls[SUB__MAX] = {
 	    "FOR UPDATE",
 	[SUB_LOCK_ID] =
 	    "SELECT " SUB_COLS " FROM subscriptions s WHERE s.id = ? FOR UPDATE",
+	/*
+	 * The top-up check (billing.reactivate_on_topup): a plain read, so
+	 * it takes no lock (a subscription the scheduler is pausing right
+	 * now is not seen, and that renewal then finds the new balance),
+	 * through the (account_id, product) key; usually no row.
+	 */
+	[SUB_PAUSED_IDS] =
+	    "SELECT id FROM subscriptions WHERE account_id = ? AND "
+	    "status = 'paused' ORDER BY id LIMIT ?",
 	/* Invoice-billed subscriptions inside their renewal lead that have
 	 * no renewal invoice for this cycle yet. */
 	[SUB_RENEW_DUE] =
@@ -431,4 +441,20 @@ mismatch:
 	    "%zu charges, %zu accounts", (unsigned long long)db_affected(st),
 	    ncharges, naccounts);
 	return TALLY_E_INTERNAL;
+}
+
+int
+db_sub_paused_ids(struct db *db, int64_t account_id, size_t max,
+    int64_t *ids, size_t *n)
+{
+	struct db_stmt	*st = stmt(db, SUB_PAUSED_IDS);
+	int		 rc;
+
+	*n = 0;
+	if ((rc = db_exec(db, st, "ii", account_id, (int64_t)max)) != TALLY_OK)
+		return rc;
+	while (*n < max && (rc = db_fetch(db, st, "i", &ids[*n])) == TALLY_OK)
+		(*n)++;
+	db_done(st);
+	return rc == TALLY_OK || rc == TALLY_E_NOTFOUND ? TALLY_OK : rc;
 }

@@ -45,6 +45,10 @@ int	 db_sub_claim_due(struct db *, int64_t now, size_t max,
 	    struct db_sub *subs, size_t *n);
 
 int	 db_sub_lock_id(struct db *, int64_t id, struct db_sub *s);
+/* The ids of the account's paused subscriptions (a read without locks),
+ * at most max.  OUT: ids[0..*n). */
+int	 db_sub_paused_ids(struct db *, int64_t account_id, size_t max,
+	    int64_t *ids, size_t *n);
 /*
  * Claim active subscriptions of product whose period ends by horizon and
  * that have no renewal invoice for the cycle (SKIP LOCKED).

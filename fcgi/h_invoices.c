@@ -19,6 +19,27 @@
 #define INVOICES_MAX	100
 #define ITEMS_MAX	500
 
+/*
+ * A pending invoice whose automatic payment failed: why, the retries made
+ * and planned (billing.dunning_days, before it expires), and when the
+ * next one is due (absent when none is left).
+ */
+static json_t *
+dunning_json(const struct db_invoice *inv)
+{
+	json_t	*o;
+
+	o = json_pack("{s:s,s:o,s:I,s:I}", "reason", inv->dunning_reason,
+	    "failed_at", http_time(inv->dunning_failed_at), "retries_made",
+	    (json_int_t)inv->dunning_attempt, "retries_planned",
+	    (json_int_t)(inv->dunning_planned > inv->dunning_attempt ?
+	    inv->dunning_planned : inv->dunning_attempt));
+	if (o != NULL && inv->dunning_next_at != 0)
+		json_object_set_new(o, "next_retry_at",
+		    http_time(inv->dunning_next_at));
+	return o;
+}
+
 json_t *
 http_invoice_json(struct db *db, const struct db_invoice *inv, int items)
 {
@@ -39,6 +60,8 @@ http_invoice_json(struct db *db, const struct db_invoice *inv, int items)
 		json_object_set_new(o, "paid_at", http_time(inv->paid_at));
 	if (inv->paid_via[0] != '\0')
 		json_object_set_new(o, "paid_via", json_string(inv->paid_via));
+	if (strcmp(inv->status, "pending") == 0 && inv->dunning_failed_at != 0)
+		json_object_set_new(o, "dunning", dunning_json(inv));
 	if (!items || (its = calloc(ITEMS_MAX, sizeof(*its))) == NULL)
 		return o;
 	if (op_invoice_items(db, inv->id, ITEMS_MAX, its, &n) == TALLY_OK) {

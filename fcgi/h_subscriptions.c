@@ -58,6 +58,12 @@ sub_json(const struct core_config *cfg, const struct db_sub *s)
 		    http_time(s->next_charge_at));
 	if (s->paused_at != 0)
 		json_object_set_new(o, "paused_at", http_time(s->paused_at));
+	/* billing.reactivate_on_topup: a top-up that covers the price
+	 * reactivates it (a paused credit subscription with a known price). */
+	if (op_sub_status(s) == SUB_PAUSED && cfg->reactivate_on_topup &&
+	    p != NULL && p->billing == CORE_BILLING_CREDITS && iv >= 0 &&
+	    p->price[iv] > 0)
+		json_object_set_new(o, "reactivates_on_topup", json_true());
 	/* The invoice to pay, so that a client can link straight to it. */
 	if (op_sub_status(s) == SUB_PENDING && s->invoice_id != 0)
 		json_object_set_new(o, "invoice_id", http_id(s->invoice_id));

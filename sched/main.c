@@ -17,8 +17,9 @@
 #include "core/timeutil.h"
 #include "sched/sched.h"
 
-/* In order: payments settle before anything expires, and charges come
- * before mail so that their emails go out in the same tick. */
+/* In order: payments settle before anything expires (so an invoice that
+ * expires is never retried), and charges come before mail so that their
+ * emails go out in the same tick. */
 static const struct sched_job jobs[] = {
 	{ "reconcile-lightning", job_reconcile_lightning, 0 },
 	{ "expire-purchases", job_expire_purchases, 0 },
@@ -26,6 +27,7 @@ static const struct sched_job jobs[] = {
 	{ "invoice-expiry", job_invoice_expiry, 0 },
 	{ "invoice-renewals", job_invoice_renewals, 0 },
 	{ "plan-billing", job_plan_billing, 0 },
+	{ "dunning", job_dunning, 0 },
 	{ "refund-duplicates", job_refund_duplicates, 0 },
 	{ "deliver-mail", job_deliver_mail, 0 },
 	/* Its endpoint locks (SKIP LOCKED) share the endpoints out among
@@ -166,7 +168,9 @@ main(int argc, char *argv[])
 			    "YYYY-MM-DDTHH:MM:SSZ\n");
 			return 1;
 		}
-		/* Later ticks keep the same distance from the real clock. */
+		/* The first tick runs at exactly --now (whatever start-up
+		 * took: a loaded machine must not move a period boundary);
+		 * later ticks keep its distance from the real clock. */
 		offset = fixed_now - (int64_t)time(NULL);
 	}
 	sigemptyset(&sigs);
@@ -186,7 +190,9 @@ main(int argc, char *argv[])
 	core_log("info", "sched.start", json_pack("{s:i,s:b}", "tick_seconds",
 	    (int)cfg.tick_seconds, "once", once));
 	while (!stop) {
-		ctx.now = (int64_t)time(NULL) + offset;
+		ctx.now = now_arg != NULL && fixed_now != 0 ? fixed_now :
+		    (int64_t)time(NULL) + offset;
+		fixed_now = 0;
 		if (op_store_connect(ctx.db) != TALLY_OK)
 			core_log("error", "sched.db", json_pack("{s:s}", "error",
 			    op_store_error(ctx.db)));

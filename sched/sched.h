@@ -39,5 +39,6 @@ int	 job_invoice_expiry(struct sched_ctx *, json_t *counts);
 int	 job_expire_purchases(struct sched_ctx *, json_t *counts);
 int	 job_reconcile_lightning(struct sched_ctx *, json_t *counts);
 int	 job_refund_duplicates(struct sched_ctx *, json_t *counts);
+int	 job_dunning(struct sched_ctx *, json_t *counts);
 
 #endif

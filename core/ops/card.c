@@ -10,6 +10,7 @@
 #include "core/money.h"
 #include "core/ops/card.h"
 #include "core/ops/event.h"
+#include "core/ops/subscription.h"
 #include "core/ops/invoice.h"
 #include "core/plan.h"
 #include "core/result.h"
@@ -449,7 +450,11 @@ op_purchase_paid_tx(struct db *db, struct tally_purchase *p, int64_t amount,
 	if ((rc = db_purchase_set_status(db, p->id, "succeeded", now,
 	    payment_ref)) != TALLY_OK)
 		return rc;
-	return op_event_tx(db, CORE_EV_PURCHASE_COMPLETED, p->id, now);
+	if ((rc = op_event_tx(db, CORE_EV_PURCHASE_COMPLETED, p->id, now)) !=
+	    TALLY_OK)
+		return rc;
+	/* A top-up: paused subscriptions may start again. */
+	return op_sub_topup_tx(db, p->account_id, now, NULL);
 }
 
 /* An invoice paid through Stripe (Checkout or a PaymentIntent): the

@@ -1,6 +1,7 @@
 /* The payment cascade of usage invoices: credit wallet, then the saved
  * card (Lightning auto-pay will sit between them); when all fail the
- * account is emailed a link to pay by hand, with the reason. */
+ * account is emailed a link to pay by hand, with the reason, and the
+ * invoice goes into dunning (core/ops/dunning.c retries it). */
 #include <stdio.h>
 #include <string.h>
 
@@ -9,6 +10,7 @@
 #include "core/ops/card.h"
 #include "core/ops/cascade.h"
 #include "core/ops/event.h"
+#include "core/ops/dunning.h"
 #include "core/ops/invoice.h"
 #include "core/ops/log.h"
 #include "core/plan.h"
@@ -91,7 +93,8 @@ cascade_tx(struct db *db, void *arg)
 		snprintf(why, sizeof(why), "No payment method is set up.");
 	core_summarize(why, REASON_MAX, reason);
 	c->emailed = 1;
-	return op_invoice_mail_tx(db, c->cfg, &inv, "invoice_due", reason, c->now);
+	/* The email, and the retries on billing.dunning_days. */
+	return op_dunning_start_tx(db, c->cfg, &inv, reason, c->now);
 }
 
 

@@ -14,10 +14,11 @@ struct op_invoice_counts;
  * per transaction (SKIP LOCKED, so several schedulers share the work):
  * from the credit wallet (billing.pay_from_credits), then the saved card
  * off-session; when both fail the account is emailed a link and the
- * reason (at most 240 characters).  An invoice whose attempt fails is set
- * aside (still payable by hand) so it never holds up the others.  Stops
- * early when *stop is set (stop may be NULL).  Adds to c->paid,
- * c->emailed, c->errors.
+ * reason (at most 240 characters), and the invoice goes into dunning
+ * (op_dunning_start_tx: retried on billing.dunning_days).  An invoice
+ * whose attempt fails is set aside (still payable by hand) so it never
+ * holds up the others.  Stops early when *stop is set (stop may be
+ * NULL).  Adds to c->paid, c->emailed, c->errors.
  */
 int	 op_cascade_run(struct db *, const struct core_config *, int64_t now,
 	    volatile int *stop, struct op_invoice_counts *c);

@@ -8,6 +8,7 @@
 #include "core/ops/event.h"
 #include "core/ops/gift.h"
 #include "core/ops/mail.h"
+#include "core/ops/subscription.h"
 #include "core/result.h"
 #include "db/db.h"
 #include "db/db_gift.h"
@@ -117,7 +118,11 @@ credit_gift(struct db *db, const struct tally_account *a, struct db_gift *g,
 	snprintf(g->status, sizeof(g->status), "redeemed");
 	g->redeemed_by = a->id;
 	g->redeemed_at = now;
-	return op_event_tx(db, CORE_EV_GIFT_REDEEMED, g->id, now);
+	if ((rc = op_event_tx(db, CORE_EV_GIFT_REDEEMED, g->id, now)) !=
+	    TALLY_OK)
+		return rc;
+	/* A top-up: paused subscriptions may start again. */
+	return op_sub_topup_tx(db, a->id, now, NULL);
 }
 
 int
@@ -170,7 +175,8 @@ op_gift_cancel_tx(struct db *db, const struct tally_account *creator,
 	    TALLY_OK)
 		return rc;
 	snprintf(g->status, sizeof(g->status), "canceled");
-	return TALLY_OK;
+	/* The credits back to the creator are a top-up too. */
+	return op_sub_topup_tx(db, creator->id, now, NULL);
 }
 
 int

@@ -297,14 +297,28 @@ op_invoice_mark_paid_tx(struct db *db, const struct core_config *cfg,
 	return db_invoice_lock(db, id, inv);
 }
 
+void
+op_invoice_mail_time(int64_t t, char *buf, size_t bufsz)
+{
+	char	 iso[32];
+
+	if (t == 0) {
+		snprintf(buf, bufsz, "-");
+		return;
+	}
+	/* "2026-11-21 04:00 UTC": what a reader needs, in any locale. */
+	core_time_format_iso(t, iso, sizeof(iso));
+	snprintf(buf, bufsz, "%.10s %.5s UTC", iso, iso + 11);
+}
+
 int
-op_invoice_mail_tx(struct db *db, const struct core_config *cfg,
-    const struct db_invoice *inv, const char *template, const char *reason,
-    int64_t now)
+op_invoice_mail_key_tx(struct db *db, const struct core_config *cfg,
+    const struct db_invoice *inv, const char *template, const char *key,
+    const char *reason, const json_t *extra, int64_t now)
 {
 	struct tally_account a;
 	json_t		*params;
-	char		 key[96], amount[40], url[600], exp[32];
+	char		 amount[40], url[600], exp[32];
 	int		 rc, queued;
 
 	if ((rc = db_account_get_by_id(db, inv->account_id, &a)) != TALLY_OK)
@@ -312,24 +326,32 @@ op_invoice_mail_tx(struct db *db, const struct core_config *cfg,
 	core_money_format(inv->total, inv->currency, amount, sizeof(amount));
 	snprintf(url, sizeof(url), "%s/?invoice=%lld", cfg->http_public_url,
 	    (long long)inv->id);
-	if (inv->expires_at != 0) {
-		core_time_format_iso(inv->expires_at, exp, sizeof(exp));
-		exp[10] = ' ';
-		exp[16] = '\0';
-		snprintf(exp + 16, sizeof(exp) - 16, " UTC");
-	} else
-		snprintf(exp, sizeof(exp), "-");
+	op_invoice_mail_time(inv->expires_at, exp, sizeof(exp));
 	params = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "number", inv->number,
 	    "amount", amount, "currency", inv->currency, "invoice_url", url,
 	    "expires", exp, "reason", reason != NULL ? reason : "");
-	if (params == NULL)
+	if (params == NULL || (extra != NULL &&
+	    json_object_update(params, (json_t *)extra) != 0)) {
+		json_decref(params);
 		return TALLY_E_NOMEM;
-	snprintf(key, sizeof(key), "invoice:%lld:%s", (long long)inv->id,
-	    template);
+	}
 	rc = op_mail_enqueue_tx(db, cfg, &a, template, key, params, now,
 	    &queued);
 	json_decref(params);
 	return rc;
+}
+
+int
+op_invoice_mail_tx(struct db *db, const struct core_config *cfg,
+    const struct db_invoice *inv, const char *template, const char *reason,
+    int64_t now)
+{
+	char	 key[96];
+
+	snprintf(key, sizeof(key), "invoice:%lld:%s", (long long)inv->id,
+	    template);
+	return op_invoice_mail_key_tx(db, cfg, inv, template, key, reason,
+	    NULL, now);
 }
 
 int

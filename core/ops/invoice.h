@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "core/config.h"
 #include "core/model.h"
 
@@ -119,6 +121,18 @@ struct op_invoice_counts {
 int	 op_invoice_mail_tx(struct db *, const struct core_config *,
 	    const struct db_invoice *inv, const char *template,
 	    const char *reason, int64_t now);
+/*
+ * The same with the outbox dedupe key given, and extra params (a JSON
+ * object, may be NULL, not stolen) beside the invoice's number, amount,
+ * currency, invoice_url, expires and reason.
+ */
+int	 op_invoice_mail_key_tx(struct db *, const struct core_config *,
+	    const struct db_invoice *inv, const char *template,
+	    const char *key, const char *reason, const json_t *extra,
+	    int64_t now);
+/* A time as the invoice emails write it ("2026-11-21 04:00 UTC"; "-"
+ * for 0).  OUT: buf. */
+void	 op_invoice_mail_time(int64_t t, char *buf, size_t bufsz);
 
 /* Job: expire pending invoices and ended invoice subscriptions. */
 int	 op_invoice_expiry(struct db *, const struct core_config *,

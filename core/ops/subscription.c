@@ -164,6 +164,54 @@ op_sub_activate_tx(struct db *db, const struct core_config *cfg,
 }
 
 int
+op_sub_topup_tx(struct db *db, int64_t account_id, int64_t now,
+    int *reactivated)
+{
+	const struct core_config *cfg = db->cfg;
+	const struct core_product *p;
+	struct db_sub	 s;
+	int64_t		 ids[CORE_CATALOG_MAX], balance;
+	size_t		 n, i;
+	int		 rc, iv;
+
+	if (reactivated != NULL)
+		*reactivated = 0;
+	if (cfg == NULL || !cfg->reactivate_on_topup)
+		return TALLY_OK;
+	if ((rc = db_sub_paused_ids(db, account_id, CORE_CATALOG_MAX, ids,
+	    &n)) != TALLY_OK || n == 0)
+		return rc;
+	/* The balance under the account's row lock (the top-up's own). */
+	if ((rc = db_account_lock(db, account_id, &balance)) != TALLY_OK)
+		return rc;
+	for (i = 0; i < n; i++) {
+		/* Locked and read again: only a subscription still paused is
+		 * reactivated, so a second top-up finds it active. */
+		if ((rc = db_sub_lock_id(db, ids[i], &s)) != TALLY_OK)
+			return rc;
+		p = core_config_product(cfg, s.product);
+		iv = core_interval_parse(s.interval);
+		if (op_sub_status(&s) != SUB_PAUSED || p == NULL ||
+		    p->billing != CORE_BILLING_CREDITS || iv < 0 ||
+		    p->price[iv] <= 0 || balance < p->price[iv] ||
+		    core_sub_on_activate(SUB_PAUSED,
+		    (int)s.cancel_at_period_end, now < s.period_end) !=
+		    SUBACT_START)
+			continue;
+		if ((rc = start_run(db, p, &s, iv, now)) != TALLY_OK)
+			return rc;
+		balance -= p->price[iv];
+		if (reactivated != NULL)
+			(*reactivated)++;
+		core_log("info", "sub.reactivated_on_topup", json_pack(
+		    "{s:I,s:s,s:I}", "subscription_id", (json_int_t)s.id,
+		    "product", s.product, "charged",
+		    (json_int_t)p->price[iv]));
+	}
+	return TALLY_OK;
+}
+
+int
 op_sub_deactivate_tx(struct db *db, const struct tally_account *a,
     const struct core_product *p, int64_t now, struct db_sub *s)
 {
@@ -239,7 +287,10 @@ pause_sub(struct db *db, const struct core_config *cfg,
 		return TALLY_E_NOMEM;
 	snprintf(key, sizeof(key), "paused:sub:%lld:%lld", (long long)s->id,
 	    (long long)s->period_end);
-	rc = op_mail_enqueue_tx(db, cfg, &a, "paused", key, params, now,
+	/* With billing.reactivate_on_topup the notice says a top-up is all
+	 * it takes (not for a price we do not know: that one stays). */
+	rc = op_mail_enqueue_tx(db, cfg, &a, cfg->reactivate_on_topup &&
+	    p != NULL && iv >= 0 ? "paused_auto" : "paused", key, params, now,
 	    &queued);
 	json_decref(params);
 	return rc;

@@ -75,4 +75,19 @@ struct op_charge_counts {
 int	 op_charge_recurring(struct db *, const struct core_config *,
 	    int64_t now, volatile int *stop, struct op_charge_counts *);
 
+/*
+ * After credits raised account_id's balance, in the same transaction
+ * (the account's row locked by that credit, or here when not yet): with
+ * billing.reactivate_on_topup (read from the handle's configuration,
+ * db_new), reactivate its paused credit subscriptions that the balance
+ * now covers, oldest first, as a manual activate does: the price of the
+ * subscription's interval charged now, a new period from now.  One still
+ * short stays paused.  With the setting off this does nothing at all;
+ * on, it costs one read without locks when nothing is paused.  Called
+ * only where credits go up (never by debits).  OUT: *reactivated (may be
+ * NULL).
+ */
+int	 op_sub_topup_tx(struct db *, int64_t account_id, int64_t now,
+	    int *reactivated);
+
 #endif

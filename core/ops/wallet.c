@@ -5,8 +5,11 @@
 
 #include <jansson.h>
 
+#include "core/ops/log.h"
+#include "core/ops/subscription.h"
 #include "core/ops/wallet.h"
 #include "core/result.h"
+#include "db/db.h"
 #include "db/db_misc.h"
 #include "db/db_wallet.h"
 
@@ -78,6 +81,43 @@ op_credits_use(struct db *db, const struct op_wallet_who *who,
 	return rc;
 }
 
+struct topup {
+	int64_t		 account_id, now;
+};
+
+static int
+topup_tx(struct db *db, void *arg)
+{
+	struct topup	*t = arg;
+
+	return op_sub_topup_tx(db, t->account_id, t->now, NULL);
+}
+
+/*
+ * The top-up check after a routine that raised the balance: inside the
+ * caller's transaction, or (the routine committed on its own) right after
+ * it in a short one of its own, whose failure is logged but does not undo
+ * or fail the credit.  Nothing at all unless billing.reactivate_on_topup.
+ */
+static int
+after_credit(struct db *db, int64_t account_id, int64_t now, int own_tx)
+{
+	struct topup	 t;
+	int		 rc;
+
+	if (db->cfg == NULL || !db->cfg->reactivate_on_topup)
+		return TALLY_OK;
+	if (!own_tx)
+		return op_sub_topup_tx(db, account_id, now, NULL);
+	t.account_id = account_id;
+	t.now = now;
+	if ((rc = db_tx(db, topup_tx, &t)) != TALLY_OK)
+		core_log("error", "sub.topup_check_failed", json_pack(
+		    "{s:I,s:s}", "account_id", (json_int_t)account_id, "error",
+		    core_strerror(rc)));
+	return TALLY_OK;
+}
+
 int
 op_credits_refund(struct db *db, const struct op_wallet_who *who,
     int64_t txid, int64_t now, int own_tx, struct tally_tx *out)
@@ -87,8 +127,10 @@ op_credits_refund(struct db *db, const struct op_wallet_who *who,
 
 	rc = db_ledger_refund_call(db, who->account_id,
 	    who->account_id == 0 ? who->user_id : NULL, txid, now, own_tx, &r);
-	if (rc == TALLY_OK)
+	if (rc == TALLY_OK) {
 		*out = r.tx;
+		rc = after_credit(db, r.account_id, now, own_tx);
+	}
 	return rc == TALLY_E_DUPLICATE ? TALLY_E_CONFLICT : rc;
 }
 
@@ -97,8 +139,18 @@ op_credits_init(struct db *db, const struct core_config *cfg,
     const char *user_id, const char *email, int64_t now, int own_tx,
     struct tally_account *a, int *granted)
 {
-	return db_account_init_call(db, user_id, email, cfg->signup_credits,
+	int	 rc;
+
+	rc = db_account_init_call(db, user_id, email, cfg->signup_credits,
 	    now, own_tx, a, granted);
+	/*
+	 * A wallet made by this call has no subscription to reactivate: the
+	 * hot path (a new user's grant) stays one trip.  The grant of an
+	 * account that existed before is a top-up like any other.
+	 */
+	if (rc == TALLY_OK && *granted && a->created_at != now)
+		rc = after_credit(db, a->id, now, own_tx);
+	return rc;
 }
 
 int
@@ -156,5 +208,8 @@ op_credits_adjust_tx(struct db *db, const struct tally_account *a,
 	rc = db_audit_insert(db, actor, "credits.adjust", a->user_id, details,
 	    now);
 	free(details);
+	/* A positive adjustment is a top-up. */
+	if (rc == TALLY_OK && amount > 0)
+		rc = op_sub_topup_tx(db, a->id, now, NULL);
 	return rc;
 }

@@ -88,12 +88,14 @@ export function launch() {
 // Playwright gives every launch() a fresh temporary profile (its own
 // --user-data-dir, removed on close), and every context is incognito-like.
 
-// Open the page for `user` (a token in the fragment, as the host app does).
+// Open the page for `user` (a token in the fragment, as the host app does;
+// base: another stack's URL).
 // Returns {page, context, problems}: problems collects console errors,
 // page errors, alert()s and CSP violations; allow(status, re) accepts the
 // browser's own "Failed to load resource" line for an expected API answer.
 export async function openPage(browser, {
   user, email, locale = 'en-US', viewport = DESKTOP, query = '', tok, wait = true, allow: expected = [], setup,
+  base = URL_BASE,
 } = {}) {
   const context = await browser.newContext({ locale, viewport, deviceScaleFactor: 1, timezoneId: 'UTC' });
   await context.addInitScript(() => {
@@ -121,7 +123,7 @@ export async function openPage(browser, {
   allow(404, /\/api\/v1\/billing\/payment-methods$/);
   for (const [status, re] of expected) allow(status, re);
   const t = tok || token(user, email ? { email } : {});
-  await page.goto(`${URL_BASE}/${query}#token=${t}`);
+  await page.goto(`${base}/${query}#token=${t}`);
   if (wait) await page.waitForSelector('body[data-ready="true"], #signin:not([hidden])');
   return { page, context, problems, allow };
 }

@@ -108,12 +108,16 @@ function payments(user) {
     WHERE a.user_id = ${sqlStr(user)} ORDER BY p.id`)
     .map((r) => Object.fromEntries(cols.map((c, i) => [c, r[i] === 'NULL' ? null : r[i]])));
 }
-// Take the accounts out of later runs' way: no anchor, nothing outstanding.
+// Take the accounts out of later runs' way: no anchor, nothing outstanding,
+// no retry scheduled.
 function park(...users) {
   const list = users.map(sqlStr).join(', ');
   sql(`DELETE it FROM invoice_items it JOIN accounts a ON a.id = it.account_id
     WHERE a.user_id IN (${list}) AND it.invoice_id IS NULL`);
   sql(`UPDATE invoices i JOIN accounts a ON a.id = i.account_id SET i.cascade_done = 1 WHERE a.user_id IN (${list})`);
+  // No retries of their failed payments in later runs either (dunning).
+  sql(`UPDATE dunning d JOIN invoices i ON i.id = d.invoice_id JOIN accounts a ON a.id = i.account_id
+    SET d.next_at = NULL WHERE a.user_id IN (${list})`);
   sql(`UPDATE accounts SET billing_anchor = NULL WHERE user_id IN (${list})`);
 }
 // The total of every invoice is the sum of its items.

@@ -121,7 +121,7 @@ test('tally-scheduler: one JSON log line per job, and SIGTERM ends the loop', as
   await waitFor(() => /"job":"purge"/.test(log));
   const jobs = log.split('\n').filter((l) => l.includes('"ev":"sched.job"')).map((l) => JSON.parse(l).job);
   assert.deepEqual(jobs, ['reconcile-lightning', 'expire-purchases', 'charge-recurring', 'invoice-expiry',
-    'invoice-renewals', 'plan-billing', 'refund-duplicates', 'deliver-mail', 'deliver-events', 'purge']);
+    'invoice-renewals', 'plan-billing', 'dunning', 'refund-duplicates', 'deliver-mail', 'deliver-events', 'purge']);
   const t0 = Date.now();
   child.kill('SIGTERM');
   const { code } = await done;

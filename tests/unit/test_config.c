@@ -295,6 +295,13 @@ test_defaults(void **state)
 	assert_string_equal(cfg->currency, "EUR");
 	assert_int_equal(cfg->signup_credits, 0);
 	assert_int_equal(cfg->pay_from_credits, 1);
+	/* Dunning: retries 1, 3, 5 and 7 days after the first failure;
+	 * no automatic reactivation on top-up unless the operator says. */
+	assert_string_equal(cfg->dunning_spec, "1,3,5,7");
+	assert_int_equal(cfg->ndunning, 4);
+	assert_int_equal(cfg->dunning_days[0], 1);
+	assert_int_equal(cfg->dunning_days[3], 7);
+	assert_int_equal(cfg->reactivate_on_topup, 0);
 	assert_string_equal(cfg->stripe_api_base, "https://api.stripe.com");
 	assert_string_equal(cfg->stripe_secret_key, "");
 	assert_int_equal(cfg->stripe_checkout_ttl_minutes, 60);
@@ -641,6 +648,19 @@ test_value_errors(void **state)
 	    "billing.signup_credits: out of range" },
 	{ "bad bool", AUTH "[billing]\npay_from_credits = maybe\n", NULL,
 	    "billing.pay_from_credits: expected yes or no" },
+	{ "dunning 2,4", AUTH "[billing]\ndunning_days = 2, 4\n", NULL,
+	    NULL },
+	{ "dunning none", AUTH "[billing]\ndunning_days = none\n", NULL,
+	    NULL },
+	{ "dunning empty", AUTH "[billing]\ndunning_days =\n", NULL, NULL },
+	{ "dunning descending", AUTH "[billing]\ndunning_days = 3,1\n", NULL,
+	    "billing.dunning_days: expected ascending whole days" },
+	{ "dunning 0", AUTH "[billing]\ndunning_days = 0,1\n", NULL,
+	    "billing.dunning_days: expected ascending whole days" },
+	{ "dunning words", AUTH "[billing]\ndunning_days = daily\n", NULL,
+	    "billing.dunning_days: expected ascending whole days" },
+	{ "reactivate bool", AUTH "[billing]\nreactivate_on_topup = later\n",
+	    NULL, "billing.reactivate_on_topup: expected yes or no" },
 	{ "currency USD", AUTH "[billing]\ncurrency = USD\n", NULL, NULL },
 	{ "currency lowercase", AUTH "[billing]\ncurrency = eur\n", NULL,
 	    "billing.currency: must be a three-letter" },

@@ -32,7 +32,8 @@ function render() {
         : t(p && p.billing === 'invoice' ? 'banner.expiredInvoice' : 'banner.expired', { name, date: date(s.current_period_end) });
       return h('li', { text });
     })),
-    h('p', { text: t('banner.howto') }),
+    // Every paused one reactivates by itself on a top-up (and none expired).
+    h('p', { text: t(troubled.every((s) => s.status === 'paused' && s.reactivates_on_topup) ? 'banner.howtoAuto' : 'banner.howto') }),
     h('div', { class: 'actions' },
       h('button', { type: 'button', class: 'btn', id: 'banner-topup', i18n: 'banner.topup', onclick: () => focusTopUp() }),
       h('a', { class: 'btn btn-secondary', href: '#subscriptions', i18n: 'banner.toSubs' }))));

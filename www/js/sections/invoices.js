@@ -57,6 +57,31 @@ function period(inv) {
   return t('invoices.period', { from: date(inv.period_start), to: date(inv.period_end) });
 }
 
+// A pending invoice whose automatic payment failed: when it is tried next
+// (or that it is not), under its status.
+function retryNote(inv) {
+  const d = inv.status === 'pending' && inv.dunning;
+  if (!d) return null;
+  return h('span', {
+    class: 'tx-detail retry-note',
+    text: d.next_retry_at ? t('invoices.retryOn', { date: dateTime(d.next_retry_at) }) : t('invoices.retryNone'),
+  });
+}
+
+// The invoice's dunning: why the automatic payment failed and what
+// happens next.
+function dunningPanel(inv) {
+  const d = inv.dunning;
+  return h('div', { class: 'notice dunning', id: 'invoice-dunning', role: 'note' },
+    h('p', { class: 'dunning-title', text: t('invoice.dunningTitle') }),
+    d.reason ? h('p', { text: t('invoice.dunningReason', { reason: d.reason }) }) : null,
+    h('p', {
+      text: d.next_retry_at
+        ? t('invoice.dunningNext', { date: dateTime(d.next_retry_at), n: d.retries_made + 1, total: Math.max(d.retries_planned, d.retries_made + 1) })
+        : t('invoice.dunningNone'),
+    }));
+}
+
 function renderList() {
   if (!available) return;
   if (invoices.length === 0) {
@@ -78,7 +103,7 @@ function renderList() {
           onclick: (e) => { e.preventDefault(); nav.toInvoice(inv.id); },
         })),
       h('td', { 'data-label': t('invoices.periodCol'), text: period(inv) }),
-      h('td', { 'data-label': t('invoices.status') }, badge(inv.status)),
+      h('td', { 'data-label': t('invoices.status') }, badge(inv.status), retryNote(inv)),
       h('td', { 'data-label': t('invoices.total'), class: 'num', text: money(inv.total, inv.currency) }))))));
 }
 
@@ -191,6 +216,8 @@ function renderView() {
         meta(t('invoice.number'), number),
         meta(t('invoice.period'), period(inv)),
         inv.status === 'pending' && inv.expires_at ? meta(t('invoice.due'), dateTime(inv.expires_at)) : null,
+        inv.status === 'pending' && inv.dunning && inv.dunning.next_retry_at
+          ? meta(t('invoice.nextRetry'), dateTime(inv.dunning.next_retry_at)) : null,
         paidLine ? meta(t('invoice.paidOn'), paidLine) : null),
       h('table', { class: 'table inv-items' },
         h('caption', { class: 'visually-hidden', i18n: 'invoice.items' }),
@@ -297,6 +324,7 @@ function payPanel(inv) {
     h('button', { type: 'button', class: 'btn btn-secondary', id: 'pay-lightning', i18n: 'invoice.payLightning', onclick: (e) => pay('lightning', e.currentTarget) })]);
   return h('section', { class: 'card pay-panel', 'aria-labelledby': 'pay-invoice-h' },
     h('h2', { id: 'pay-invoice-h', i18n: 'invoice.payTitle' }),
+    inv.dunning ? dunningPanel(inv) : null,
     state.balance !== null ? h('p', {
       class: enough ? 'hint' : 'notice',
       text: t(enough ? 'invoice.balanceOk' : 'invoice.balanceShort', { balance: credits(state.balance) }),

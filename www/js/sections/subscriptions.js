@@ -20,6 +20,10 @@ export async function mount(el, ctx) {
   el.append(list);
   onLangChange(render);
   on('subscriptions', () => reload().catch(() => {}));
+  // A top-up may have reactivated a paused one (billing.reactivate_on_topup).
+  on('wallet', () => {
+    if (state.subscriptions.some((s) => s.status === 'paused' && s.reactivates_on_topup)) reload().catch(() => {});
+  });
   await reload();
 }
 
@@ -161,7 +165,10 @@ function activateForm({ p, sub, error, done }, paused) {
   });
   group.append(button);
   const parts = [
-    paused ? h('p', { class: 'notice', text: t('subs.pausedText', { price: priceText(p, sub.interval) }) }) : null,
+    paused ? h('p', {
+      class: 'notice', id: `sub-${p.id}-paused`,
+      text: t(sub.reactivates_on_topup ? 'subs.pausedAuto' : 'subs.pausedText', { price: priceText(p, sub.interval) }),
+    }) : null,
     h('div', { class: 'field' }, h('label', { for: id, i18n: 'subs.chooseInterval' }), pick),
     price, group];
   if (paused) parts.push(endNow({ p, error, done }));
