@@ -374,24 +374,30 @@ is_json_type(const char *ct)
 	return *ct == '\0' || *ct == ';';
 }
 
+/*
+ * The JSON body, or the 400/415 answered.  A number too large for 64 bits
+ * is valid JSON: it is a bad field (invalid_request naming it), not a bad
+ * body.
+ */
 static int
-parse_json(struct http_req *req)
+parse_json_or_respond(struct http_req *req)
 {
-	json_error_t	 jerr;
+	const char	*why;
+	char		 field[256], msg[320];
+	int		 rc;
 
-	if (!is_json_type(http_param(req, "CONTENT_TYPE")))
+	if (!is_json_type(http_param(req, "CONTENT_TYPE"))) {
+		http_fail(req, TALLY_E_MEDIA, NULL, NULL);
 		return TALLY_E_MEDIA;
-	req->json = json_loadb(req->body, req->bodylen, JSON_REJECT_DUPLICATES,
-	    &jerr);
-	if (req->json == NULL) {
-		req->err_message = "body is not valid JSON";
-		return TALLY_E_JSON;
 	}
-	if (!json_is_object(req->json)) {
-		req->err_message = "body must be a JSON object";
-		return TALLY_E_JSON;
-	}
-	return TALLY_OK;
+	rc = core_json_body(req->body, req->bodylen, &req->json, field,
+	    sizeof(field), &why);
+	if (rc == TALLY_E_INVALID) {
+		snprintf(msg, sizeof(msg), "%s: %s", field, why);
+		http_fail(req, rc, msg, field);
+	} else if (rc != TALLY_OK)
+		http_fail(req, rc, why, NULL);
+	return rc;
 }
 
 /* Whether origin is listed in http.cors_origins (comma or space list). */
@@ -586,12 +592,13 @@ dispatch(struct http_req *req, const char *uri)
 		return;
 	}
 	if (rt->body != BODY_NONE) {
-		if ((rc = read_body(req)) == TALLY_OK && rt->body == BODY_JSON)
-			rc = parse_json(req);
-		if (rc != TALLY_OK) {
+		if ((rc = read_body(req)) != TALLY_OK) {
 			http_fail(req, rc, req->err_message, NULL);
 			return;
 		}
+		if (rt->body == BODY_JSON && parse_json_or_respond(req) !=
+		    TALLY_OK)
+			return;
 	}
 	rt->fn(req);
 }
