@@ -163,7 +163,7 @@ static void
 check_body(const char *data, size_t size)
 {
 	json_error_t	 err;
-	json_t		*j, *ref;
+	json_t		*j, *ref, *fs;
 	const char	*msg;
 	char		 field[64];
 	int		 rc;
@@ -181,11 +181,16 @@ check_body(const char *data, size_t size)
 			abort();
 		break;
 	case TALLY_E_INVALID:
-		/* Only a number too big, named by a non-empty path. */
+		/*
+		 * Only a number too big, named by a non-empty path that can
+		 * go into the JSON error (keys may hold DEL, which is valid
+		 * JSON text: json_string, not core_utf8_valid, is the test).
+		 */
 		if (j != NULL || ref != NULL || field[0] == '\0' ||
 		    json_error_code(&err) != json_error_numeric_overflow ||
-		    !core_utf8_valid(field, strlen(field)))
+		    (fs = json_string(field)) == NULL)
 			abort();
+		json_decref(fs);
 		break;
 	case TALLY_E_JSON:
 		if (j != NULL || field[0] != '\0' || json_is_object(ref))
