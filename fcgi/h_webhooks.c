@@ -1,7 +1,7 @@
 /* Provider webhooks: verify the raw body, deduplicate, apply once. */
 #include <string.h>
 
-#include "core/event.h"
+#include "core/hook.h"
 #include "core/ops/log.h"
 #include "core/ops/card.h"
 #include "core/ops/lightning.h"
@@ -51,14 +51,14 @@ webhook(struct http_req *req, int verify_rc, const char *provider,
     const char *id_key, op_webhook_fn apply)
 {
 	struct http_hook h;
-	struct core_event ev;
+	struct core_hook ev;
 
 	if (verify_rc != TALLY_OK) {
 		http_fail(req, TALLY_E_SIGNATURE, NULL, NULL);
 		return;
 	}
 	/* Parsed only once the raw bytes proved to be the provider's. */
-	if (core_event_parse(req->body, req->bodylen, id_key, &ev) !=
+	if (core_hook_parse(req->body, req->bodylen, id_key, &ev) !=
 	    TALLY_OK) {
 		http_fail(req, TALLY_E_JSON, "not a webhook event", NULL);
 		return;
@@ -70,7 +70,7 @@ webhook(struct http_req *req, int verify_rc, const char *provider,
 	h.provider = provider;
 	h.apply = apply;
 	run_hook(req, &h);
-	core_event_free(&ev);
+	core_hook_free(&ev);
 }
 
 void

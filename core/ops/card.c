@@ -5,7 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/event.h"
+#include "core/hook.h"
 #include "core/form.h"
 #include "core/ops/log.h"
 #include "core/money.h"

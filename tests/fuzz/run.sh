@@ -16,7 +16,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 2
 
 # FUZZ_HARNESSES picks some (e.g. "money time"), to run a few at a time.
-HARNESSES=${FUZZ_HARNESSES:-"jwt config route json signature event request form money time gift template"}
+HARNESSES=${FUZZ_HARNESSES:-"jwt config route json signature webhook request form money time gift template"}
 OUT=${FUZZ_OUT:-build/fuzz}
 SEEDS=${FUZZ_SEEDS:-tests/fuzz/corpus}
 WARN="-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2"
@@ -64,7 +64,7 @@ fuzz_opts() {
 	route)	echo "-max_len=1024" ;;
 	json)	echo "-max_len=4096 -dict=tests/fuzz/json.dict" ;;
 	signature) echo "-max_len=4096 -dict=tests/fuzz/signature.dict" ;;
-	event)	echo "-max_len=8192 -dict=tests/fuzz/event.dict" ;;
+	webhook) echo "-max_len=8192 -dict=tests/fuzz/webhook.dict" ;;
 	request) echo "-max_len=1024 -dict=tests/fuzz/request.dict" ;;
 	form)	echo "-max_len=12000" ;;
 	money)	echo "-max_len=64" ;;

@@ -1,18 +1,18 @@
 /* Provider webhook events: the verified body parsed into what tally reads
  * of it (no I/O; the effects are core/ops/card.c and lightning.c). */
-#ifndef CORE_EVENT_H
-#define CORE_EVENT_H
+#ifndef CORE_HOOK_H
+#define CORE_HOOK_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
 
-#define CORE_EVENT_ID_MAX	255	/* bytes of the dedupe id */
-#define CORE_EVENT_TYPE_MAX	64	/* bytes of the type */
+#define CORE_HOOK_ID_MAX	255	/* bytes of the dedupe id */
+#define CORE_HOOK_TYPE_MAX	64	/* bytes of the type */
 
-struct core_event {
-	json_t		*json;		/* the whole event; core_event_free */
+struct core_hook {
+	json_t		*json;		/* the whole event; core_hook_free */
 	const char	*id;		/* Stripe "id", BTCPay "deliveryId" */
 	const char	*type;
 };
@@ -21,11 +21,11 @@ struct core_event {
  * Parse a webhook body whose signature was checked: a JSON object with a
  * string dedupe id (member id_key) and a string "type", neither empty nor
  * over its maximum.  TALLY_OK, or TALLY_E_JSON (then ev holds nothing).
- * OUT: *ev (free with core_event_free).
+ * OUT: *ev (free with core_hook_free).
  */
-int	 core_event_parse(const char *body, size_t len, const char *id_key,
-	    struct core_event *ev);
-void	 core_event_free(struct core_event *ev);
+int	 core_hook_parse(const char *body, size_t len, const char *id_key,
+	    struct core_hook *ev);
+void	 core_hook_free(struct core_hook *ev);
 
 /*
  * metadata[key] of a Stripe object as the positive id tally put there

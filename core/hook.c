@@ -1,13 +1,13 @@
 /* Webhook event envelopes and the ids tally stores in Stripe metadata. */
 #include <string.h>
 
-#include "event.h"
+#include "hook.h"
 #include "money.h"
 #include "result.h"
 
 int
-core_event_parse(const char *body, size_t len, const char *id_key,
-    struct core_event *ev)
+core_hook_parse(const char *body, size_t len, const char *id_key,
+    struct core_hook *ev)
 {
 	memset(ev, 0, sizeof(*ev));
 	if (body == NULL ||
@@ -17,16 +17,16 @@ core_event_parse(const char *body, size_t len, const char *id_key,
 	ev->type = json_string_value(json_object_get(ev->json, "type"));
 	if (!json_is_object(ev->json) || ev->id == NULL || ev->type == NULL ||
 	    ev->id[0] == '\0' || ev->type[0] == '\0' ||
-	    strlen(ev->id) > CORE_EVENT_ID_MAX ||
-	    strlen(ev->type) > CORE_EVENT_TYPE_MAX) {
-		core_event_free(ev);
+	    strlen(ev->id) > CORE_HOOK_ID_MAX ||
+	    strlen(ev->type) > CORE_HOOK_TYPE_MAX) {
+		core_hook_free(ev);
 		return TALLY_E_JSON;
 	}
 	return TALLY_OK;
 }
 
 void
-core_event_free(struct core_event *ev)
+core_hook_free(struct core_hook *ev)
 {
 	json_decref(ev->json);
 	memset(ev, 0, sizeof(*ev));

@@ -7,7 +7,7 @@
 
 #include <jansson.h>
 
-#include "event.h"
+#include "hook.h"
 #include "fuzz.h"
 #include "result.h"
 
@@ -41,13 +41,13 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const id_keys[] = { "id", "deliveryId" };
-	struct core_event ev;
+	struct core_hook ev;
 	const json_t	*obj;
 	size_t		 i;
 	int		 rc;
 
 	for (i = 0; i < 2; i++) {
-		rc = core_event_parse((const char *)data, size, id_keys[i],
+		rc = core_hook_parse((const char *)data, size, id_keys[i],
 		    &ev);
 		if (rc != TALLY_OK) {
 			if (rc != TALLY_E_JSON || ev.json != NULL ||
@@ -58,8 +58,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!json_is_object(ev.json) || ev.id == NULL ||
 		    ev.type == NULL || ev.id[0] == '\0' ||
 		    ev.type[0] == '\0' ||
-		    strlen(ev.id) > CORE_EVENT_ID_MAX ||
-		    strlen(ev.type) > CORE_EVENT_TYPE_MAX ||
+		    strlen(ev.id) > CORE_HOOK_ID_MAX ||
+		    strlen(ev.type) > CORE_HOOK_TYPE_MAX ||
 		    ev.id != json_string_value(json_object_get(ev.json,
 		    id_keys[i])))
 			abort();
@@ -68,7 +68,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    "object");
 		check_meta(obj);
 		check_meta(ev.json);
-		core_event_free(&ev);
+		core_hook_free(&ev);
 		if (ev.json != NULL)
 			abort();
 	}
