@@ -39,7 +39,7 @@ struct ckey {
 	0, d, 0, 0, 0 }
 
 static const struct ckey keys[] = {
-	S("http", "listen", http_listen, "127.0.0.1:8080", 0),
+	S("http", "listen", http_listen, "127.0.0.1:8080", CF_REQUIRED),
 	I("http", "max_body", http_max_body, "65536", 1024, 16777216),
 	S("http", "public_url", http_public_url, "http://127.0.0.1:8080", 0),
 	S("http", "cors_origins", http_cors_origins, "", 0),
@@ -558,6 +558,26 @@ validate_webhooks(struct core_config *cfg, char *err, size_t errsz)
 	return TALLY_OK;
 }
 
+/*
+ * http.listen is HOST:PORT: deploy/tally-dev writes it into lighttpd's
+ * configuration (server.bind, server.port), so the host is a name or an
+ * address without quotes or spaces, and the port 1 to 65535.
+ */
+static int
+valid_listen(const char *s)
+{
+	const char	*colon = strrchr(s, ':'), *p;
+	int64_t		 port;
+
+	if (colon == NULL || colon == s)
+		return 0;
+	for (p = s; p < colon; p++)
+		if (!isalnum((unsigned char)*p) && strchr(".-_:[]", *p) == NULL)
+			return 0;
+	return core_parse_int64(colon + 1, &port) == TALLY_OK && port >= 1 &&
+	    port <= 65535;
+}
+
 static int
 validate(struct core_config *cfg, char *err, size_t errsz)
 {
@@ -572,6 +592,9 @@ validate(struct core_config *cfg, char *err, size_t errsz)
 		    *((char *)cfg + keys[i].off) == '\0')
 			return fail(err, errsz, where, "required");
 	}
+	if (!valid_listen(cfg->http_listen))
+		return fail(err, errsz, "http.listen",
+		    "expected HOST:PORT, e.g. 127.0.0.1:8080");
 	if (cfg->jwt_secret[0] == '\0' && cfg->jwks_file[0] == '\0' &&
 	    cfg->jwks_url[0] == '\0')
 		return fail(err, errsz, "auth.jwt_secret",
@@ -661,6 +684,41 @@ core_config_parse(const char *text, core_env_fn env, struct core_config *cfg,
 	if ((rc = apply_env(cfg, env, err, errsz)) != TALLY_OK)
 		return rc;
 	return validate(cfg, err, errsz);
+}
+
+int
+core_config_value(const struct core_config *cfg, const char *name, char *buf,
+    size_t bufsz)
+{
+	const struct ckey *k;
+	const char	*dot = strchr(name, '.'), *base;
+	char		 section[32];
+	int64_t		 n;
+	int		 b;
+
+	if (dot == NULL || (size_t)(dot - name) >= sizeof(section))
+		return TALLY_E_NOTFOUND;
+	memcpy(section, name, (size_t)(dot - name));
+	section[dot - name] = '\0';
+	if ((k = find_key(section, dot + 1)) == NULL)
+		return TALLY_E_NOTFOUND;
+	if (k->flags & CF_SECRET)
+		return TALLY_E_FORBIDDEN;
+	base = (const char *)cfg + k->off;
+	switch (k->type) {
+	case CT_STR:
+		snprintf(buf, bufsz, "%s", base);
+		break;
+	case CT_INT:
+		memcpy(&n, base, sizeof(n));
+		snprintf(buf, bufsz, "%lld", (long long)n);
+		break;
+	case CT_BOOL:
+		memcpy(&b, base, sizeof(b));
+		snprintf(buf, bufsz, "%s", b ? "yes" : "no");
+		break;
+	}
+	return TALLY_OK;
 }
 
 const struct core_product *

@@ -161,6 +161,16 @@ int	 core_config_parse(const char *text, core_env_fn env,
 
 /* The limit of metric on product p a period; -1: none. */
 int64_t	 core_product_quota(const struct core_product *p, const char *metric);
+
+/*
+ * The effective value of setting name ("http.listen") as text: what the
+ * defaults, the file and the environment made of it (yes/no for booleans).
+ * TALLY_OK, TALLY_E_NOTFOUND (no such key) or TALLY_E_FORBIDDEN (a secret:
+ * never printed).  OUT: buf.
+ */
+int	 core_config_value(const struct core_config *, const char *name,
+	    char *buf, size_t bufsz);
+
 const struct core_product *core_config_product(const struct core_config *,
 	    const char *id);
 const struct core_plan *core_config_plan(const struct core_config *,

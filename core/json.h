@@ -25,6 +25,18 @@ int	 core_json_int(const json_t *obj, const char *key, int required,
 int	 core_json_str(const json_t *obj, const char *key, int required,
 	    size_t minchars, size_t maxchars, const char **out);
 
+/*
+ * Parse a request body, which must be a JSON object (duplicate keys
+ * rejected).  TALLY_OK with *out (json_decref it); TALLY_E_JSON when it is
+ * not JSON or not an object; TALLY_E_INVALID when it is JSON but holds a
+ * number that does not fit (an integer outside int64, a real too large
+ * to hold): field then names it ("amount", "items[0].amount").  *message
+ * is a static English text for the error.  OUT: *out, field (fieldsz >= 1),
+ * *message.
+ */
+int	 core_json_body(const char *body, size_t len, json_t **out,
+	    char *field, size_t fieldsz, const char **message);
+
 /* Number of code points in a valid UTF-8 string. */
 size_t	 core_utf8_chars(const char *s);
 /* 1 if s is valid UTF-8 without NUL or control characters other than tab. */

@@ -1,6 +1,5 @@
 /* The FastCGI AUTHORIZER role: may this user reach this gated path? */
 #include <string.h>
-#include <strings.h>
 
 #include "core/json.h"
 #include "core/ops/jwks.h"
@@ -8,6 +7,7 @@
 #include "core/ops/quota.h"
 #include "core/ops/store.h"
 #include "core/ops/subscription.h"
+#include "core/request.h"
 #include "core/result.h"
 #include "core/route.h"
 #include "core/subscription.h"
@@ -50,14 +50,12 @@ http_gate(struct http_req *req, const char *uri)
 		    NULL);
 		return;
 	}
-	h = http_param(req, "HTTP_AUTHORIZATION");
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+	if ((h = core_bearer_token(http_param(req, "HTTP_AUTHORIZATION"))) ==
+	    NULL) {
 		http_fail(req, TALLY_E_UNAUTHORIZED, "a bearer token is "
 		    "required", NULL);
 		return;
 	}
-	for (h += 7; *h == ' '; h++)
-		continue;
 	rc = op_jwks_verify(req->app->jwks, h, strlen(h), req->now,
 	    &req->claims);
 	if (rc == TALLY_OK && !core_utf8_valid(req->claims.sub,

@@ -1,6 +1,7 @@
 /* Provider webhooks: verify the raw body, deduplicate, apply once. */
 #include <string.h>
 
+#include "core/hook.h"
 #include "core/ops/log.h"
 #include "core/ops/card.h"
 #include "core/ops/lightning.h"
@@ -50,26 +51,26 @@ webhook(struct http_req *req, int verify_rc, const char *provider,
     const char *id_key, op_webhook_fn apply)
 {
 	struct http_hook h;
+	struct core_hook ev;
 
 	if (verify_rc != TALLY_OK) {
 		http_fail(req, TALLY_E_SIGNATURE, NULL, NULL);
 		return;
 	}
-	memset(&h, 0, sizeof(h));
 	/* Parsed only once the raw bytes proved to be the provider's. */
-	h.event = json_loadb(req->body, req->bodylen, 0, NULL);
-	h.id = json_string_value(json_object_get(h.event, id_key));
-	h.type = json_string_value(json_object_get(h.event, "type"));
-	if (h.id == NULL || h.type == NULL || strlen(h.id) > 255 ||
-	    strlen(h.type) > 64) {
-		json_decref(h.event);
+	if (core_hook_parse(req->body, req->bodylen, id_key, &ev) !=
+	    TALLY_OK) {
 		http_fail(req, TALLY_E_JSON, "not a webhook event", NULL);
 		return;
 	}
+	memset(&h, 0, sizeof(h));
+	h.event = ev.json;
+	h.id = ev.id;
+	h.type = ev.type;
 	h.provider = provider;
 	h.apply = apply;
 	run_hook(req, &h);
-	json_decref(h.event);
+	core_hook_free(&ev);
 }
 
 void

@@ -1,12 +1,10 @@
 /* The request cycle: parse, route, authenticate, read the body, dispatch,
  * answer, log. */
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -17,6 +15,7 @@
 #include "core/ops/jwks.h"
 #include "core/ops/log.h"
 #include "core/money.h"
+#include "core/request.h"
 #include "core/ops/store.h"
 #include "core/ops/wallet.h"
 #include "core/result.h"
@@ -81,51 +80,11 @@ http_bad_field(struct http_req *req, const char *field, const char *message)
 	return TALLY_E_INVALID;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 int
 http_query(const struct http_req *req, const char *name, char *buf,
     size_t bufsz)
 {
-	const char	*p = req->query, *end, *v;
-	size_t		 nlen = strlen(name), o;
-	int		 hi, lo, c;
-
-	while (p != NULL && *p != '\0') {
-		end = strchr(p, '&');
-		if (end == NULL)
-			end = p + strlen(p);
-		if ((size_t)(end - p) > nlen && strncmp(p, name, nlen) == 0 &&
-		    p[nlen] == '=') {
-			for (o = 0, v = p + nlen + 1; v < end; v++) {
-				c = (unsigned char)*v;
-				if (c == '+')
-					c = ' ';
-				else if (c == '%') {
-					if (end - v < 3 ||
-					    (hi = hexval(v[1])) < 0 ||
-					    (lo = hexval(v[2])) < 0)
-						return -1;
-					c = hi * 16 + lo;
-					v += 2;
-				}
-				if (c == 0 || o + 1 >= bufsz)
-					return -1;
-				buf[o++] = (char)c;
-			}
-			buf[o] = '\0';
-			return 1;
-		}
-		p = *end ? end + 1 : end;
-	}
-	return 0;
+	return core_query_param(req->query, name, buf, bufsz);
 }
 
 int
@@ -252,14 +211,12 @@ key_equal(const char *given, const struct http_key *want)
 static int
 auth_token(struct http_req *req)
 {
-	const char	*h = http_param(req, "HTTP_AUTHORIZATION");
+	const char	*h;
 	int		 rc;
 
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+	if ((h = core_bearer_token(http_param(req, "HTTP_AUTHORIZATION"))) ==
+	    NULL)
 		return TALLY_E_UNAUTHORIZED;
-	h += 7;
-	while (*h == ' ')
-		h++;
 	rc = op_jwks_verify(req->app->jwks, h, strlen(h), req->now,
 	    &req->claims);
 	if (rc != TALLY_OK)
@@ -361,58 +318,30 @@ read_body(struct http_req *req)
 	return TALLY_OK;
 }
 
+/*
+ * The JSON body, or the 400/415 answered.  A number too large for 64 bits
+ * is valid JSON: it is a bad field (invalid_request naming it), not a bad
+ * body.
+ */
 static int
-is_json_type(const char *ct)
+parse_json_or_respond(struct http_req *req)
 {
-	size_t	 n = strlen("application/json");
+	const char	*why;
+	char		 field[256], msg[320];
+	int		 rc;
 
-	if (ct == NULL || strncasecmp(ct, "application/json", n) != 0)
-		return 0;
-	ct += n;
-	while (*ct == ' ')
-		ct++;
-	return *ct == '\0' || *ct == ';';
-}
-
-static int
-parse_json(struct http_req *req)
-{
-	json_error_t	 jerr;
-
-	if (!is_json_type(http_param(req, "CONTENT_TYPE")))
+	if (!core_content_type_json(http_param(req, "CONTENT_TYPE"))) {
+		http_fail(req, TALLY_E_MEDIA, NULL, NULL);
 		return TALLY_E_MEDIA;
-	req->json = json_loadb(req->body, req->bodylen, JSON_REJECT_DUPLICATES,
-	    &jerr);
-	if (req->json == NULL) {
-		req->err_message = "body is not valid JSON";
-		return TALLY_E_JSON;
 	}
-	if (!json_is_object(req->json)) {
-		req->err_message = "body must be a JSON object";
-		return TALLY_E_JSON;
-	}
-	return TALLY_OK;
-}
-
-/* Whether origin is listed in http.cors_origins (comma or space list). */
-static int
-cors_allowed(const struct core_config *cfg, const char *origin)
-{
-	const char	*p = cfg->http_cors_origins;
-	size_t		 n, olen;
-
-	if (origin == NULL || *origin == '\0')
-		return 0;
-	olen = strlen(origin);
-	while (*p != '\0') {
-		while (*p == ',' || *p == ' ')
-			p++;
-		n = strcspn(p, ", ");
-		if (n > 0 && n == olen && strncmp(p, origin, n) == 0)
-			return 1;
-		p += n;
-	}
-	return 0;
+	rc = core_json_body(req->body, req->bodylen, &req->json, field,
+	    sizeof(field), &why);
+	if (rc == TALLY_E_INVALID) {
+		snprintf(msg, sizeof(msg), "%s: %s", field, why);
+		http_fail(req, rc, msg, field);
+	} else if (rc != TALLY_OK)
+		http_fail(req, rc, why, NULL);
+	return rc;
 }
 
 static const char *
@@ -586,12 +515,13 @@ dispatch(struct http_req *req, const char *uri)
 		return;
 	}
 	if (rt->body != BODY_NONE) {
-		if ((rc = read_body(req)) == TALLY_OK && rt->body == BODY_JSON)
-			rc = parse_json(req);
-		if (rc != TALLY_OK) {
+		if ((rc = read_body(req)) != TALLY_OK) {
 			http_fail(req, rc, req->err_message, NULL);
 			return;
 		}
+		if (rt->body == BODY_JSON && parse_json_or_respond(req) !=
+		    TALLY_OK)
+			return;
 	}
 	rt->fn(req);
 }
@@ -649,7 +579,7 @@ http_handle(const struct app *app, struct db *db, FCGX_Request *fr)
 	if (uri == NULL)
 		uri = "/";
 	origin = http_param(&req, "HTTP_ORIGIN");
-	if (cors_allowed(&app->cfg, origin))
+	if (core_origin_listed(app->cfg.http_cors_origins, origin))
 		req.origin = origin;
 
 	role = http_param(&req, "FCGI_ROLE");

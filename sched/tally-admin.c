@@ -30,6 +30,7 @@ usage(void)
 	fprintf(stderr,
 	    "usage: tally-admin [--config FILE] migrate [--dir DIR]\n"
 	    "       tally-admin [--config FILE] check-config\n"
+	    "       tally-admin [--config FILE] get SECTION.KEY\n"
 	    "       tally-admin [--config FILE] mint-token --sub S [--email E]"
 	    " [--locale L] [--ttl SECONDS]\n"
 	    "       tally-admin [--config FILE] charge-card --user U --amount N"
@@ -97,6 +98,29 @@ cmd_check(const struct core_config *cfg)
 	    "%zu packages\n", cfg->currency, cfg->nproducts, cfg->nplans,
 	    cfg->npackages);
 	return 0;
+}
+
+/*
+ * Print the effective value of one setting (defaults and environment
+ * applied), for scripts such as deploy/tally-dev; never a secret.
+ */
+static int
+cmd_get(const struct core_config *cfg, const char *name)
+{
+	char	 buf[1100];
+
+	switch (core_config_value(cfg, name, buf, sizeof(buf))) {
+	case TALLY_OK:
+		printf("%s\n", buf);
+		return 0;
+	case TALLY_E_FORBIDDEN:
+		fprintf(stderr, "tally-admin: %s: a secret; not printed\n",
+		    name);
+		return 1;
+	default:
+		fprintf(stderr, "tally-admin: %s: no such setting\n", name);
+		return 1;
+	}
 }
 
 static int
@@ -649,6 +673,8 @@ main(int argc, char *argv[])
 		return cmd_migrate(&cfg, argc - i - 1, argv + i + 1);
 	if (strcmp(argv[i], "check-config") == 0 && i + 1 == argc)
 		return cmd_check(&cfg);
+	if (strcmp(argv[i], "get") == 0 && i + 2 == argc)
+		return cmd_get(&cfg, argv[i + 1]);
 	if (strcmp(argv[i], "mint-token") == 0)
 		return cmd_mint(&cfg, argc - i - 1, argv + i + 1);
 	if (strcmp(argv[i], "charge-card") == 0)

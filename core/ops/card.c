@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/hook.h"
 #include "core/form.h"
 #include "core/ops/log.h"
 #include "core/money.h"
@@ -464,14 +465,11 @@ event_invoice(struct db *db, const struct core_config *cfg,
     const json_t *obj, const char *amount_key, const char *pi_key,
     int64_t now, int *handled)
 {
-	const char	*s;
 	int64_t		 id;
 	int		 rc;
 
 	*handled = 0;
-	s = json_string_value(json_object_get(json_object_get(obj,
-	    "metadata"), "invoice_id"));
-	if (s == NULL || core_parse_int64(s, &id) != TALLY_OK || id <= 0)
+	if ((id = core_stripe_meta_id(obj, "invoice_id")) == 0)
 		return TALLY_OK;
 	*handled = 1;
 	rc = op_invoice_paid_tx(db, cfg, id, json_integer_value(
@@ -486,12 +484,9 @@ event_invoice(struct db *db, const struct core_config *cfg,
 static int
 event_purchase(struct db *db, const json_t *obj, struct tally_purchase *p)
 {
-	const char	*s;
 	int64_t		 id;
 
-	s = json_string_value(json_object_get(json_object_get(obj,
-	    "metadata"), "purchase_id"));
-	if (s == NULL || core_parse_int64(s, &id) != TALLY_OK || id <= 0)
+	if ((id = core_stripe_meta_id(obj, "purchase_id")) == 0)
 		return TALLY_E_NOTFOUND;
 	return db_purchase_lock(db, id, p);
 }
@@ -534,12 +529,9 @@ static int
 event_account(struct db *db, const json_t *obj, int64_t *account_id)
 {
 	struct db_profile prof;
-	const char	*s, *cus;
+	const char	*cus;
 
-	s = json_string_value(json_object_get(json_object_get(obj,
-	    "metadata"), "account_id"));
-	if (s != NULL && core_parse_int64(s, account_id) == TALLY_OK &&
-	    *account_id > 0)
+	if ((*account_id = core_stripe_meta_id(obj, "account_id")) > 0)
 		return TALLY_OK;
 	cus = json_string_value(json_object_get(obj, "customer"));
 	if (cus == NULL)

@@ -158,6 +158,51 @@ check_field(const json_t *obj, const char *key)
 	check_utf8(key, strlen(key));
 }
 
+/* core_json_body, as fcgi/http.c parses every request body. */
+static void
+check_body(const char *data, size_t size)
+{
+	json_error_t	 err;
+	json_t		*j, *ref, *fs;
+	const char	*msg;
+	char		 field[64];
+	int		 rc;
+
+	memset(field, 'x', sizeof(field));
+	rc = core_json_body(data, size, &j, field, sizeof(field), &msg);
+	ref = json_loadb(data, size, JSON_REJECT_DUPLICATES, &err);
+	if (memchr(field, '\0', sizeof(field)) == NULL ||
+	    (msg == NULL) != (rc == TALLY_OK))
+		abort();
+	switch (rc) {
+	case TALLY_OK:
+		if (!json_is_object(j) || !json_equal(j, ref) ||
+		    field[0] != '\0')
+			abort();
+		break;
+	case TALLY_E_INVALID:
+		/*
+		 * Only a number too big, named by a non-empty path that can
+		 * go into the JSON error (keys may hold DEL, which is valid
+		 * JSON text: json_string, not core_utf8_valid, is the test).
+		 */
+		if (j != NULL || ref != NULL || field[0] == '\0' ||
+		    json_error_code(&err) != json_error_numeric_overflow ||
+		    (fs = json_string(field)) == NULL)
+			abort();
+		json_decref(fs);
+		break;
+	case TALLY_E_JSON:
+		if (j != NULL || field[0] != '\0' || json_is_object(ref))
+			abort();
+		break;
+	default:
+		abort();
+	}
+	json_decref(j);
+	json_decref(ref);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -166,6 +211,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char	*key;
 
 	check_utf8((const char *)data, size);
+	check_body((const char *)data, size);
 
 	/* As fcgi/http.c loads request bodies. */
 	j = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &err);

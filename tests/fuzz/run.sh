@@ -6,6 +6,8 @@
 #   tests/fuzz/run.sh fuzz [SECONDS]   clang -fsanitize=fuzzer,address,undefined:
 #                                      fuzz each harness SECONDS (default 30)
 #
+# FUZZ_HARNESSES="money time" runs only those harnesses.
+#
 # The core is compiled from the Makefile's CORE_SRC with the same
 # sanitizers.  Output goes to $FUZZ_OUT (default build/fuzz); new inputs
 # found while fuzzing stay there, crashes are written there as
@@ -13,7 +15,8 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 
-HARNESSES="jwt config route json"
+# FUZZ_HARNESSES picks some (e.g. "money time"), to run a few at a time.
+HARNESSES=${FUZZ_HARNESSES:-"jwt config route json signature webhook request form money time gift template"}
 OUT=${FUZZ_OUT:-build/fuzz}
 SEEDS=${FUZZ_SEEDS:-tests/fuzz/corpus}
 WARN="-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2"
@@ -60,6 +63,14 @@ fuzz_opts() {
 	config)	echo "-max_len=4096 -dict=tests/fuzz/config.dict" ;;
 	route)	echo "-max_len=1024" ;;
 	json)	echo "-max_len=4096 -dict=tests/fuzz/json.dict" ;;
+	signature) echo "-max_len=4096 -dict=tests/fuzz/signature.dict" ;;
+	webhook) echo "-max_len=8192 -dict=tests/fuzz/webhook.dict" ;;
+	request) echo "-max_len=1024 -dict=tests/fuzz/request.dict" ;;
+	form)	echo "-max_len=12000" ;;
+	money)	echo "-max_len=64" ;;
+	time)	echo "-max_len=64 -dict=tests/fuzz/time.dict" ;;
+	gift)	echo "-max_len=512" ;;
+	template) echo "-max_len=4096 -dict=tests/fuzz/template.dict" ;;
 	esac
 }
 

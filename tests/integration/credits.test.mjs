@@ -1,5 +1,6 @@
 // The user's credit wallet: balance, usage, input validation, history, purchases.
 import test from 'node:test';
+import crypto from 'node:crypto';
 import assert from 'node:assert/strict';
 import { call, token, newUser, fund, sql, sqlStr, dbBalance, ledgerCount, ledgerMatches, ISO_UTC, API } from './lib.mjs';
 
@@ -126,15 +127,48 @@ test('bad amount: 400 with field "amount", nothing changed', async () => {
     const r = await call('POST', '/credits/use', { token: as(user), raw, contentType: 'application/json' });
     badField(r, 'amount', what);
   }
-  // Beyond int64: jansson refuses to parse it, so invalid_json is fine too.
+  // Beyond int64: valid JSON, so a bad field, not a bad body.
   for (const big of ['9223372036854775808', '18446744073709551616', '-9223372036854775809']) {
     const r = await call('POST', '/credits/use', { token: as(user),
       raw: `{"amount":${big},"operation":"x"}`, contentType: 'application/json' });
-    assert.equal(r.status, 400, `${big}: ${r.text}`);
-    assert.ok(['invalid_json', 'invalid_request'].includes(r.body?.error), r.text);
+    badField(r, 'amount', big);
+    assert.equal(r.body.message, 'amount: out of range');
   }
   assert.equal(await balanceOf(user), 5000);
   assert.equal(ledgerCount(user), count);
+});
+
+test('an integer beyond 64 bits is 400 invalid_request naming its field on every route, nothing changed', async () => {
+  const user = newUser();
+  await fund(user, 500);
+  const count = ledgerCount(user);
+  const gifts = () => Number(sql(`SELECT COUNT(*) FROM gifts g JOIN accounts a ON a.id = g.creator_account_id WHERE a.user_id = ${sqlStr(user)}`)[0][0]);
+  const audits = () => Number(sql(`SELECT COUNT(*) FROM audit_log WHERE target LIKE ${sqlStr(`%${user}%`)}`)[0][0]);
+  const giftsBefore = gifts();
+  const auditsBefore = audits();
+  const cases = [
+    ['/credits/use', { token: as(user) }, 'amount', '{"amount": 9223372036854775808, "operation": "x"}'],
+    ['/credits/use', { token: as(user) }, 'amount', '{"operation": "x", "amount": -9223372036854775809}'],
+    ['/internal/credits/use', { service: true }, 'amount', `{"user_id": "${user}", "amount": 18446744073709551616, "operation": "x"}`],
+    ['/admin/credits/adjust', { admin: true }, 'amount', `{"user_id": "${user}", "amount": -99999999999999999999, "reason": "r", "actor": "ops"}`],
+    ['/gifts', { token: as(user) }, 'credits', '{"type": "simple", "credits": 9223372036854775808}'],
+    ['/gifts', { token: as(user) }, 'credits', '{"type": "simple", "credits": 1e400}'],
+    // Where the field sits deeper, the path names it.
+    ['/credits/use', { token: as(user) }, 'meta.n[1]', '{"amount": 1, "operation": "x", "meta": {"n": [1, 9223372036854775808]}}'],
+  ];
+  for (const [path, auth, field, raw] of cases) {
+    for (const key of [undefined, `big-${crypto.randomUUID()}`]) {
+      const headers = key ? { 'Idempotency-Key': key } : {};
+      const r = await call('POST', path, { ...auth, headers, raw, contentType: 'application/json' });
+      badField(r, field, `${path} ${raw}`);
+      assert.equal(r.body.message, `${field}: out of range`);
+    }
+  }
+  assert.equal(await balanceOf(user), 500);
+  assert.equal(ledgerCount(user), count);
+  assert.equal(gifts(), giftsBefore);
+  assert.equal(audits(), auditsBefore);
+  assert.ok(ledgerMatches(user));
 });
 
 test('bad operation or description: 400 naming the field, nothing changed', async () => {

@@ -675,10 +675,31 @@ test_value_errors(void **state)
 	{ "currency empty", AUTH "[billing]\ncurrency =\n", NULL,
 	    "billing.currency: required" },
 	{ "listen 127 characters",
-	    AUTH "[http]\nlisten = " X100 X10 X10 "xxxxxxx\n", NULL, NULL },
+	    AUTH "[http]\nlisten = " X100 X10 X10 "xx:8080\n", NULL, NULL },
 	{ "listen 128 characters",
 	    AUTH "[http]\nlisten = " X100 X10 X10 "xxxxxxxx\n", NULL,
 	    "http.listen: value too long" },
+	{ "listen empty", AUTH "[http]\nlisten =\n", NULL,
+	    "http.listen: required" },
+	{ "listen a port alone", AUTH "[http]\nlisten = 8080\n", NULL,
+	    "http.listen: expected HOST:PORT" },
+	{ "listen without a host", AUTH "[http]\nlisten = :8080\n", NULL,
+	    "http.listen: expected HOST:PORT" },
+	{ "listen without a port", AUTH "[http]\nlisten = 127.0.0.1:\n", NULL,
+	    "http.listen: expected HOST:PORT" },
+	{ "listen port 0", AUTH "[http]\nlisten = 127.0.0.1:0\n", NULL,
+	    "http.listen: expected HOST:PORT" },
+	{ "listen port 65536", AUTH "[http]\nlisten = 127.0.0.1:65536\n",
+	    NULL, "http.listen: expected HOST:PORT" },
+	{ "listen with a quote", AUTH "[http]\nlisten = a\"b:80\n", NULL,
+	    "http.listen: expected HOST:PORT" },
+	{ "listen with a space", AUTH "[http]\nlisten = a b:80\n", NULL,
+	    "http.listen: expected HOST:PORT" },
+	{ "listen a name", AUTH "[http]\nlisten = localhost:80\n", NULL,
+	    NULL },
+	{ "listen IPv6", AUTH "[http]\nlisten = [::1]:8080\n", NULL, NULL },
+	{ "listen port 65535", AUTH "[http]\nlisten = 0.0.0.0:65535\n", NULL,
+	    NULL },
 	};
 
 	(void)state;
@@ -1150,6 +1171,45 @@ test_interval(void **state)
 	assert_int_equal(core_interval_months(INT32_MIN), 0);
 }
 
+/* core_config_value: the effective value as text, never a secret. */
+static void
+test_value_of(void **state)
+{
+	struct core_config	*cfg = cfg_new();
+	char			 err[256], buf[64];
+
+	(void)state;
+	if (core_config_parse(AUTH "[http]\nthreads = 7\n", NULL, cfg, err,
+	    sizeof(err)) != TALLY_OK)
+		fail_msg("%s", err);
+	assert_int_equal(core_config_value(cfg, "http.listen", buf,
+	    sizeof(buf)), TALLY_OK);
+	assert_string_equal(buf, "127.0.0.1:8080");
+	assert_int_equal(core_config_value(cfg, "http.threads", buf,
+	    sizeof(buf)), TALLY_OK);
+	assert_string_equal(buf, "7");
+	assert_int_equal(core_config_value(cfg, "gate.fail_open", buf,
+	    sizeof(buf)), TALLY_OK);
+	assert_string_equal(buf, "yes");
+	assert_int_equal(core_config_value(cfg, "database.socket", buf,
+	    sizeof(buf)), TALLY_OK);
+	assert_string_equal(buf, "");
+	assert_int_equal(core_config_value(cfg, "auth.admin_key", buf,
+	    sizeof(buf)), TALLY_E_FORBIDDEN);
+	assert_int_equal(core_config_value(cfg, "auth.jwt_secret", buf,
+	    sizeof(buf)), TALLY_E_FORBIDDEN);
+	assert_int_equal(core_config_value(cfg, "http.nope", buf,
+	    sizeof(buf)), TALLY_E_NOTFOUND);
+	assert_int_equal(core_config_value(cfg, "listen", buf,
+	    sizeof(buf)), TALLY_E_NOTFOUND);
+	assert_int_equal(core_config_value(cfg, "", buf, sizeof(buf)),
+	    TALLY_E_NOTFOUND);
+	assert_int_equal(core_config_value(cfg,
+	    "a-section-name-longer-than-any.key", buf, sizeof(buf)),
+	    TALLY_E_NOTFOUND);
+	free(cfg);
+}
+
 int
 main(void)
 {
@@ -1168,6 +1228,7 @@ main(void)
 		cmocka_unit_test(test_errbuf),
 		cmocka_unit_test(test_reparse),
 		cmocka_unit_test(test_interval),
+		cmocka_unit_test(test_value_of),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -421,11 +421,75 @@ test_utf8_all(void **state)
 	}
 }
 
+/* core_json_body: objects pass; a number too big names its field. */
+static void
+test_json_body(void **state)
+{
+	static const struct {
+		const char	*body;
+		int		 rc;
+		const char	*field;
+	} cases[] = {
+		{ "{}", TALLY_OK, "" },
+		{ "{\"amount\": 9223372036854775807}", TALLY_OK, "" },
+		{ "{\"amount\": -9223372036854775808}", TALLY_OK, "" },
+		{ "{\"amount\": 9223372036854775808}", TALLY_E_INVALID,
+		    "amount" },
+		{ "{\"amount\": -9223372036854775809}", TALLY_E_INVALID,
+		    "amount" },
+		{ "{\"a\":1,\"credits\" : 99999999999999999999999,\"b\":2}",
+		    TALLY_E_INVALID, "credits" },
+		{ "{\"amount\": 1e999}", TALLY_E_INVALID, "amount" },
+		{ "{\"m\":{\"x\":\"{,\\\"\",\"y\":[1,{\"z\":"
+		    "18446744073709551616}]}}", TALLY_E_INVALID, "m.y[1].z" },
+		{ "{\"a\":[[1],[2, 99999999999999999999]]}", TALLY_E_INVALID,
+		    "a[1][1]" },
+		/* Not in a value of an object: not JSON, or not an object. */
+		{ "{\"a\":1, 99999999999999999999: 2}", TALLY_E_JSON, "" },
+		{ "{99999999999999999999: 2}", TALLY_E_JSON, "" },
+		{ "{\"a\" 99999999999999999999}", TALLY_E_JSON, "" },
+		{ "{\"a\":1} 99999999999999999999", TALLY_E_JSON, "" },
+		{ "99999999999999999999", TALLY_E_JSON, "" },
+		{ "[99999999999999999999]", TALLY_E_JSON, "" },
+		{ "[1]", TALLY_E_JSON, "" },
+		{ "{\"a\":1,\"a\":2}", TALLY_E_JSON, "" },
+		{ "{\"a\":", TALLY_E_JSON, "" },
+		{ "", TALLY_E_JSON, "" },
+	};
+	char		 field[8];
+	const char	*msg;
+	json_t		*j;
+	size_t		 i;
+	int		 rc;
+	char		 big[256];
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char	 f[64];
+
+		rc = core_json_body(cases[i].body, strlen(cases[i].body), &j,
+		    f, sizeof(f), &msg);
+		if (rc != cases[i].rc || strcmp(f, cases[i].field) != 0)
+			fail_msg("%s: rc %d field \"%s\"", cases[i].body, rc,
+			    f);
+		assert_true(rc == TALLY_OK || msg != NULL);
+		assert_true((j != NULL) == (rc == TALLY_OK));
+		json_decref(j);
+	}
+	/* A long key is cut to the buffer, on a character boundary. */
+	snprintf(big, sizeof(big), "{\"ab\xc3\xa9\xc3\xa9\": 1e999}");
+	rc = core_json_body(big, strlen(big), &j, field, 6, &msg);
+	assert_int_equal(rc, TALLY_E_INVALID);
+	assert_string_equal(field, "ab\xc3\xa9");
+	assert_string_equal(msg, "out of range");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest	 tests[] = {
 		cmocka_unit_test(test_json_int),
+		cmocka_unit_test(test_json_body),
 		cmocka_unit_test(test_json_int_edges),
 		cmocka_unit_test(test_json_str),
 		cmocka_unit_test(test_json_str_long),
