@@ -100,6 +100,11 @@ struct core_config {
 	int64_t	 tick_seconds;
 	/* [gate] */
 	int	 gate_fail_open;
+	/* [seller]: who issues the invoices (the invoice document) */
+	char	 seller_name[256];
+	char	 seller_address[1024];	/* lines separated by "\n" */
+	char	 seller_tax_id[64];
+	char	 seller_email[321];
 	/* catalog */
 	struct core_product products[CORE_CATALOG_MAX];
 	size_t	 nproducts;

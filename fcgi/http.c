@@ -36,8 +36,23 @@ void
 http_reply(struct http_req *req, int status, json_t *body)
 {
 	json_decref(req->resp);
+	free(req->html);
+	req->html = NULL;
 	req->status = status;
 	req->resp = body;
+}
+
+void
+http_reply_html(struct http_req *req, int status, char *html, size_t len,
+    const char *csp)
+{
+	json_decref(req->resp);
+	req->resp = NULL;
+	free(req->html);
+	req->status = status;
+	req->html = html;
+	req->htmllen = len;
+	req->csp = csp;
 }
 
 void
@@ -204,6 +219,11 @@ http_purchase_json(const struct tally_purchase *p)
 	if (p->refunded_amount > 0)
 		json_object_set_new(o, "refunded_amount",
 		    json_integer(p->refunded_amount));
+	if (p->coupon_code[0] != '\0') {
+		json_object_set_new(o, "coupon", json_string(p->coupon_code));
+		json_object_set_new(o, "bonus_credits",
+		    json_integer(p->bonus_credits));
+	}
 	return o;
 }
 
@@ -234,16 +254,26 @@ key_equal(const char *given, const struct http_key *want)
 	return CRYPTO_memcmp(a, want->sha, sizeof(a)) == 0;
 }
 
-/* The bearer token: verified, the caller set; no database work. */
+/*
+ * The bearer token: verified, the caller set; no database work.  With
+ * query set and no Authorization header, the token may be the query's
+ * access_token (a page opened by a link cannot send a header); the
+ * request log never records a query string.
+ */
 static int
-auth_token(struct http_req *req)
+auth_token(struct http_req *req, int query)
 {
 	const char	*h = http_param(req, "HTTP_AUTHORIZATION");
+	char		 qtok[8192];
 	int		 rc;
 
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+	if (h == NULL && query && http_query(req, "access_token", qtok,
+	    sizeof(qtok)) == 1)
+		h = qtok;
+	else if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
 		return TALLY_E_UNAUTHORIZED;
-	h += 7;
+	else
+		h += 7;
 	while (*h == ' ')
 		h++;
 	rc = op_jwks_verify(req->app->jwks, h, strlen(h), req->now,
@@ -260,11 +290,11 @@ auth_token(struct http_req *req)
 
 /* The token, then the caller's account (created on a first request). */
 static int
-auth_user(struct http_req *req)
+auth_user(struct http_req *req, int query)
 {
 	int	 rc;
 
-	if ((rc = auth_token(req)) != TALLY_OK)
+	if ((rc = auth_token(req, query)) != TALLY_OK)
 		return rc;
 	return op_account_ensure(req->db, req->claims.sub,
 	    req->claims.email[0] ? req->claims.email : NULL,
@@ -281,9 +311,11 @@ authenticate(struct http_req *req, enum route_auth auth)
 	case AUTH_NONE:
 		return TALLY_OK;
 	case AUTH_USER:
-		return auth_user(req);
+		return auth_user(req, 0);
+	case AUTH_USER_QUERY:
+		return auth_user(req, 1);
 	case AUTH_TOKEN:
-		return auth_token(req);
+		return auth_token(req, 0);
 	case AUTH_SERVICE:
 		if (!key_equal(http_param(req, "HTTP_X_SERVICE_KEY"),
 		    &req->app->service_key))
@@ -472,7 +504,17 @@ send_response(struct http_req *req)
 		header(head, sizeof(head), "Variable-TALLY_USER: %s\r\n"
 		    "Variable-TALLY_PRODUCT: %s\r\n", req->claims.sub,
 		    req->gate_product);
-	if (req->status != 204) {
+	if (req->status != 204 && req->html != NULL) {
+		/* A page: its own policy (the web server sets none for
+		 * /api/), never sniffed, never framed, no Referer. */
+		header(head, sizeof(head), "Content-Type: text/html; "
+		    "charset=utf-8\r\nContent-Security-Policy: %s\r\n"
+		    "X-Content-Type-Options: nosniff\r\n"
+		    "Referrer-Policy: no-referrer\r\nContent-Length: %zu\r\n",
+		    req->csp != NULL ? req->csp : "default-src 'none'",
+		    req->htmllen);
+		body = req->html;
+	} else if (req->status != 204) {
 		if (req->resp != NULL &&
 		    (text = json_dumps(req->resp, JSON_COMPACT)) != NULL)
 			body = text;
@@ -481,7 +523,8 @@ send_response(struct http_req *req)
 	}
 	header(head, sizeof(head), "\r\n");
 	FCGX_PutStr(head, (int)strlen(head), out);
-	FCGX_PutStr(body, (int)strlen(body), out);
+	FCGX_PutStr(body, (int)(body == req->html ? req->htmllen :
+	    strlen(body)), out);
 	free(text);
 }
 
@@ -653,4 +696,5 @@ http_handle(const struct app *app, struct db *db, FCGX_Request *fr)
 	json_decref(req.resp);
 	json_decref(req.json);
 	free(req.body);
+	free(req.html);
 }

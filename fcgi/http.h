@@ -70,6 +70,10 @@ struct http_req {
 	int			 preflight;	/* a CORS OPTIONS request */
 	const char		*gate_product;	/* AUTHORIZER: the product */
 	int64_t			 retry_after;	/* 429: seconds, or 0 */
+	/* A page instead of JSON (http_reply_html): owned, freed after. */
+	char			*html;
+	size_t			 htmllen;
+	const char		*csp;		/* its Content-Security-Policy */
 	/* Detail for an error chosen by a handler's result code. */
 	const char		*err_message;
 	const char		*err_field;
@@ -80,6 +84,14 @@ const char *http_param(const struct http_req *, const char *name);
 
 /* Set the response to status and body (reference stolen). */
 void	 http_reply(struct http_req *, int status, json_t *body);
+
+/*
+ * Set the response to an HTML page (text/html; charset=utf-8) served
+ * under the Content-Security-Policy csp (a static string); html is
+ * malloc'd and taken over.
+ */
+void	 http_reply_html(struct http_req *, int status, char *html,
+	    size_t len, const char *csp);
 
 /*
  * Set an error response for result code rc (fcgi/http_error.c maps it to
@@ -127,6 +139,14 @@ void	 http_tx(struct http_req *, http_tx_fn fn, void *arg);
  * round trip in all; with a key it runs in http_tx's transaction.
  */
 void	 http_call(struct http_req *, http_tx_fn fn, void *arg);
+
+/*
+ * The coupon code string field of the body (fcgi/h_coupons.c); absent
+ * gives NULL unless required.  On a bad one the 400 is set and
+ * TALLY_E_INVALID returned.
+ */
+int	 http_coupon_or_respond(struct http_req *, const char *field,
+	    int required, const char **code);
 
 /* Formatting helpers for response objects. */
 json_t	*http_time(int64_t t);		/* ISO string, or null for 0 */
