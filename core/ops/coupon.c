@@ -259,7 +259,11 @@ discount(struct db *db, struct db_redemption *r, int64_t period,
 	terms_of(&r->coupon, &t);
 	if (!core_coupon_covers(&t, r->periods_used, r->last_period, period,
 	    &np)) {
-		/* Its periods are over: it ends, and discounts nothing. */
+		/* A period after its last: its periods are over, it ends.
+		 * (An older period, which billing never goes back to, just
+		 * gets no discount.) */
+		if (period < r->last_period)
+			return TALLY_OK;
 		snprintf(r->status, sizeof(r->status), "ended");
 		return db_redemption_update(db, r, now);
 	}
