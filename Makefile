@@ -138,19 +138,26 @@ bench:
 	$(MAKE) all
 	bench/all.sh
 
+# House rules, then the documentation against the code (man pages lint
+# clean, every config key in tally.conf(5), docs/openapi.json = the router).
 lint:
 	@deploy/lint.sh
+	@tests/docs/run.sh
 
 fuzz:
 	tests/fuzz/run.sh fuzz $(FUZZ_SECONDS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tally/migrations \
-	    $(DESTDIR)$(PREFIX)/share/tally/www $(DESTDIR)$(PREFIX)/share/doc/tally
+	    $(DESTDIR)$(PREFIX)/share/tally/www $(DESTDIR)$(PREFIX)/share/doc/tally \
+	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 db/migrations/*.sql $(DESTDIR)$(PREFIX)/share/tally/migrations/
 	cp -R www/. $(DESTDIR)$(PREFIX)/share/tally/www/
-	install -m 644 config.sample README.md $(DESTDIR)$(PREFIX)/share/doc/tally/
+	install -m 644 config.sample README.md docs/openapi.json \
+	    $(DESTDIR)$(PREFIX)/share/doc/tally/
+	install -m 644 man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 644 man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
 clean:
 	rm -rf $(B) bin www/vendor/qrcode.js

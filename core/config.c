@@ -46,6 +46,7 @@ static const struct ckey keys[] = {
 	I("http", "threads", http_threads, "4", 1, 256),
 	B("http", "access_log", http_access_log, "no"),
 	I("http", "slow_ms", http_slow_ms, "500", 0, 3600000),
+	S("http", "metrics_file", http_metrics_file, "", 0),
 	S("database", "socket", db_socket, "", 0),
 	S("database", "host", db_host, "", 0),
 	I("database", "port", db_port, "3306", 1, 65535),

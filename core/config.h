@@ -53,6 +53,7 @@ struct core_config {
 	int64_t	 http_threads;
 	int	 http_access_log;	/* a log line for every request */
 	int64_t	 http_slow_ms;		/* log requests slower than this */
+	char	 http_metrics_file[512]; /* the responders' shared counters */
 	/* [database] */
 	char	 db_socket[512];
 	char	 db_host[256];

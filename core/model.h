@@ -26,6 +26,14 @@ struct tally_tx {
 	int64_t	 created_at;
 };
 
+/* One row of usage statistics: a day ("YYYY-MM-DD") or an operation,
+ * how many debits and how many credits they took (refunds taken back). */
+struct tally_usage_row {
+	char	 key[404];
+	int64_t	 uses;
+	int64_t	 credits;
+};
+
 struct tally_purchase {
 	int64_t	 id;
 	char	 package[64];
@@ -212,5 +220,58 @@ struct db_redemption {
 };
 
 #define TX_BONUS		"bonus"
+/* Operator views (db/db_admin.c): tally-admin and the metrics. */
+
+/* An account whose balance is not the sum of its ledger. */
+struct db_ledger_diff {
+	int64_t	 account_id;
+	char	 user_id[1021];
+	int64_t	 balance;
+	int64_t	 ledger_sum;
+};
+
+struct db_ledger_summary {
+	int64_t	 accounts;
+	int64_t	 balance_total;
+	int64_t	 ledger_rows;
+};
+
+/* An outbox message as the operator sees it (no parameters). */
+struct db_outbox_row {
+	int64_t	 id;
+	char	 dedupe_key[192];
+	char	 template[33];
+	char	 recipient[1284];
+	char	 status[16];
+	int64_t	 attempts;
+	int64_t	 created_at;
+	int64_t	 next_attempt_at;
+	char	 last_error[2004];
+};
+
+/* The outbox backlog at one moment. */
+struct db_outbox_stats {
+	int64_t	 pending;		/* not sent yet, will be tried */
+	int64_t	 pending_due;		/* of which due now */
+	int64_t	 retrying;		/* of which tried and failed before */
+	int64_t	 failed;		/* given up after the last attempt */
+	int64_t	 oldest_pending_at;	/* 0: none pending */
+};
+
+/* One scheduler job's record, over every scheduler on the database. */
+struct db_job_run {
+	char	 job[65];
+	int64_t	 runs, failures, skipped;
+	int64_t	 total_ms, last_ms;
+	int64_t	 last_started_at, last_ok_at;	/* 0: never */
+	char	 last_error[1021];
+};
+
+/* A job's own count (charged, sent, ...) summed over its runs. */
+struct db_job_count {
+	char	 job[65];
+	char	 name[65];
+	int64_t	 total;
+};
 
 #endif

@@ -168,3 +168,40 @@ core_time_add_months(int64_t anchor, int64_t n, int64_t *out)
 	*out = core_time_from_civil(&c);
 	return TALLY_OK;
 }
+
+static int
+parse_day(const char *s, int64_t *t)
+{
+	return strlen(s) == 10 ? core_time_parse_iso(s, t) : TALLY_E_INVALID;
+}
+
+int
+core_day_range(const char *from, const char *to, int64_t now,
+    int default_days, int max_days, int64_t *f, int64_t *t,
+    const char **field)
+{
+	int64_t	 a, b;
+
+	*field = NULL;
+	if (to != NULL && *to != '\0') {
+		if (parse_day(to, &b) != TALLY_OK) {
+			*field = "to";
+			return TALLY_E_INVALID;
+		}
+	} else
+		b = now - ((now % 86400) + 86400) % 86400;
+	if (from != NULL && *from != '\0') {
+		if (parse_day(from, &a) != TALLY_OK) {
+			*field = "from";
+			return TALLY_E_INVALID;
+		}
+	} else
+		a = b - (int64_t)(default_days - 1) * 86400;
+	if (a > b || (b - a) / 86400 + 1 > max_days) {
+		*field = "range";
+		return TALLY_E_INVALID;
+	}
+	*f = a;
+	*t = b;
+	return TALLY_OK;
+}

@@ -37,4 +37,16 @@ void	 core_time_format_iso(int64_t t, char *buf, size_t bufsz);
  */
 int	 core_time_add_months(int64_t anchor, int64_t n, int64_t *out);
 
+/*
+ * The inclusive range of UTC days a statistics query names: from and to
+ * as "YYYY-MM-DD", each optional (NULL or ""): to defaults to now's day,
+ * from to default_days - 1 days before to.  TALLY_OK with *f and *t the
+ * midnights of the first and last day, or TALLY_E_INVALID with *field
+ * naming what is wrong: "from" or "to" (not a date), "range" (from after
+ * to, or more than max_days days).
+ */
+int	 core_day_range(const char *from, const char *to, int64_t now,
+	    int default_days, int max_days, int64_t *f, int64_t *t,
+	    const char **field);
+
 #endif

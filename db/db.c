@@ -137,7 +137,11 @@ db_connect(struct db *db)
 	db_close(db);
 	db->dead = 0;
 	db->conn = db_open(db->cfg, 1, 0, db->err, sizeof(db->err));
-	return db->conn != NULL ? TALLY_OK : TALLY_E_UNAVAILABLE;
+	if (db->conn == NULL) {
+		db->nerr[DB_ERR_UNAVAILABLE]++;
+		return TALLY_E_UNAVAILABLE;
+	}
+	return TALLY_OK;
 }
 
 /* Classify a server or client error number. */
@@ -154,6 +158,7 @@ db_classify(struct db *db, unsigned int no, const char *msg)
 		return TALLY_E_OVERFLOW;
 	case 1205:	/* ER_LOCK_WAIT_TIMEOUT */
 	case 1213:	/* ER_LOCK_DEADLOCK */
+		db->nerr[DB_ERR_RETRY]++;
 		return TALLY_E_RETRY;
 	case 1053:	/* server shutdown in progress */
 	case 1243:	/* unknown prepared statement: connection was reset */
@@ -165,8 +170,10 @@ db_classify(struct db *db, unsigned int no, const char *msg)
 	case 2055:
 	case 4031:	/* disconnected for inactivity */
 		db->dead = 1;
+		db->nerr[DB_ERR_UNAVAILABLE]++;
 		return TALLY_E_UNAVAILABLE;
 	default:
+		db->nerr[DB_ERR_OTHER]++;
 		return TALLY_E_INTERNAL;
 	}
 }

@@ -23,6 +23,7 @@ enum db_group {
 	DB_G_OUTBOX,
 	DB_G_GIFT,
 	DB_G_COUPON,
+	DB_G_ADMIN,
 	DB_G__MAX
 };
 
@@ -37,6 +38,14 @@ struct db_stmt {
 	const char	*sql;
 };
 
+/* Errors counted per handle, for the metrics (only ever grow). */
+enum db_err_kind {
+	DB_ERR_UNAVAILABLE,	/* cannot connect, or the connection was lost */
+	DB_ERR_RETRY,		/* deadlock or lock wait timeout */
+	DB_ERR_OTHER,		/* any other server error (not a duplicate key) */
+	DB_ERR__MAX
+};
+
 struct db {
 	const struct core_config *cfg;
 	MYSQL		*conn;
@@ -45,6 +54,7 @@ struct db {
 	int		 sent;		/* a statement reached the server */
 	struct db_stmt	 cache[DB_G__MAX][DB_GROUP_STMTS];
 	char		 err[256];	/* last server error, for logs */
+	uint64_t	 nerr[DB_ERR__MAX];
 };
 
 /* Call once before threads start / after they end. */

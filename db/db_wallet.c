@@ -16,6 +16,10 @@ enum wallet_sql {
 	W_CALL_APPLY,
 	W_CALL_REFUND,
 	W_CALL_INIT,
+	W_USAGE_DAYS,
+	W_USAGE_OPS,
+	W_USAGE_ALL_DAYS,
+	W_USAGE_ALL_OPS,
 	W__MAX
 };
 
@@ -45,6 +49,32 @@ static const char *const sqls[W__MAX] = {
 	    "CALL tally_ledger_apply(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[W_CALL_REFUND] =
 	    "CALL tally_ledger_refund(?, ?, ?, ?, ?)",
+	/*
+	 * Usage statistics (migration 0014): one account's, or everyone's,
+	 * days or operations in [from, to] (unix seconds, their UTC days).
+	 */
+	[W_USAGE_DAYS] =
+	    "SELECT DATE_FORMAT(day, '%Y-%m-%d'), SUM(uses), SUM(credits) "
+	    "FROM usage_daily WHERE account_id = ? AND day BETWEEN "
+	    "DATE(FROM_UNIXTIME(?)) AND DATE(FROM_UNIXTIME(?)) GROUP BY day "
+	    "HAVING SUM(uses) <> 0 OR SUM(credits) <> 0 ORDER BY day LIMIT ?",
+	[W_USAGE_OPS] =
+	    "SELECT operation, SUM(uses), SUM(credits) "
+	    "FROM usage_daily WHERE account_id = ? AND day BETWEEN "
+	    "DATE(FROM_UNIXTIME(?)) AND DATE(FROM_UNIXTIME(?)) GROUP BY "
+	    "operation HAVING SUM(uses) <> 0 OR SUM(credits) <> 0 "
+	    "ORDER BY SUM(credits) DESC, operation LIMIT ?",
+	[W_USAGE_ALL_DAYS] =
+	    "SELECT DATE_FORMAT(day, '%Y-%m-%d'), SUM(uses), SUM(credits) "
+	    "FROM usage_daily WHERE day BETWEEN DATE(FROM_UNIXTIME(?)) AND "
+	    "DATE(FROM_UNIXTIME(?)) GROUP BY day "
+	    "HAVING SUM(uses) <> 0 OR SUM(credits) <> 0 ORDER BY day LIMIT ?",
+	[W_USAGE_ALL_OPS] =
+	    "SELECT operation, SUM(uses), SUM(credits) "
+	    "FROM usage_daily WHERE day BETWEEN DATE(FROM_UNIXTIME(?)) AND "
+	    "DATE(FROM_UNIXTIME(?)) GROUP BY operation "
+	    "HAVING SUM(uses) <> 0 OR SUM(credits) <> 0 "
+	    "ORDER BY SUM(credits) DESC, operation LIMIT ?",
 	[W_CALL_INIT] =
 	    "CALL tally_account_init(?, ?, ?, ?, ?)",
 };
@@ -260,6 +290,33 @@ db_ledger_list(struct db *db, int64_t account_id, int64_t before,
 	    before > 0 ? before : INT64_MAX, (int64_t)max)) != TALLY_OK)
 		return rc;
 	while (*n < max && (rc = fetch_tx(db, st, &txs[*n])) == TALLY_OK)
+		(*n)++;
+	db_done(st);
+	return rc == TALLY_OK || rc == TALLY_E_NOTFOUND ? TALLY_OK : rc;
+}
+
+int
+db_usage_stats(struct db *db, int64_t account_id, int64_t from, int64_t to,
+    int by_operation, struct tally_usage_row *rows, size_t max, size_t *n)
+{
+	struct db_stmt	*st;
+	int		 rc;
+
+	*n = 0;
+	if (account_id > 0) {
+		st = stmt(db, by_operation ? W_USAGE_OPS : W_USAGE_DAYS);
+		rc = db_exec(db, st, "iiii", account_id, from, to,
+		    (int64_t)max);
+	} else {
+		st = stmt(db, by_operation ? W_USAGE_ALL_OPS :
+		    W_USAGE_ALL_DAYS);
+		rc = db_exec(db, st, "iii", from, to, (int64_t)max);
+	}
+	if (rc != TALLY_OK)
+		return rc;
+	while (*n < max && (rc = db_fetch(db, st, "sii", rows[*n].key,
+	    sizeof(rows[*n].key), &rows[*n].uses, &rows[*n].credits)) ==
+	    TALLY_OK)
 		(*n)++;
 	db_done(st);
 	return rc == TALLY_OK || rc == TALLY_E_NOTFOUND ? TALLY_OK : rc;

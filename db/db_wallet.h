@@ -82,4 +82,13 @@ int	 db_account_init_call(struct db *, const char *user_id,
 int	 db_ledger_list(struct db *, int64_t account_id, int64_t before,
 	    size_t max, struct tally_tx *txs, size_t *n);
 
+/*
+ * Usage statistics of account_id (0: all accounts) for the UTC days of
+ * [from, to]: per day, oldest first, or per operation, most credits first;
+ * at most max rows.
+ */
+int	 db_usage_stats(struct db *, int64_t account_id, int64_t from,
+	    int64_t to, int by_operation, struct tally_usage_row *rows,
+	    size_t max, size_t *n);
+
 #endif

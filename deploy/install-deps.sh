@@ -8,7 +8,7 @@ runtime="mariadb-server mariadb-client lighttpd apache2-bin libfcgi-bin \
 python3-aiosmtpd curl openssl"
 case "${1:-build}" in
 build) want="$build" ;;
-test) want="$build $runtime libcmocka-dev chromium" ;;
+test) want="$build $runtime libcmocka-dev chromium mandoc" ;;
 run) want="$build $runtime" ;;
 bench) want="$build $runtime wrk" ;;
 *) echo "usage: $0 build|test|run|bench" >&2; exit 2 ;;

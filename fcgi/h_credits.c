@@ -5,6 +5,7 @@
 
 #include "core/json.h"
 #include "core/money.h"
+#include "core/timeutil.h"
 #include "core/ops/card.h"
 #include "core/ops/lightning.h"
 #include "core/ops/wallet.h"
@@ -378,4 +379,88 @@ h_internal_init(struct http_req *req)
 	in.user = user;
 	in.email = email;
 	http_call(req, init_call, &in);
+}
+
+/* Days a usage query may span; the page asks for the last 30. */
+#define USAGE_MAX_DAYS	366
+#define USAGE_MAX_OPS	1000
+
+/*
+ * GET .../usage?from=&to=&group=day|operation for account_id (0: all):
+ * the rows, oldest day first or most credits first, and their total.
+ */
+static void
+usage_reply(struct http_req *req, int64_t account_id)
+{
+	struct tally_usage_row *rows;
+	char		 from[16] = "", to[16] = "", group[16] = "day", d[16];
+	const char	*why;
+	int64_t		 f, t, uses = 0, credits = 0;
+	size_t		 n, i, max;
+	json_t		*a;
+	int		 by_op, rc;
+
+	if (http_query(req, "from", from, sizeof(from)) < 0 ||
+	    http_query(req, "to", to, sizeof(to)) < 0 ||
+	    core_day_range(from, to, req->now, 30, USAGE_MAX_DAYS, &f, &t,
+	    &why) != TALLY_OK) {
+		if (why != NULL && strcmp(why, "range") == 0)
+			http_bad_field(req, "from", "from must not be after "
+			    "to, and the range at most 366 days");
+		else
+			http_bad_field(req, why != NULL && strcmp(why,
+			    "to") == 0 ? "to" : "from", "from and to must be "
+			    "dates as YYYY-MM-DD");
+		return;
+	}
+	if (http_query(req, "group", group, sizeof(group)) < 0 ||
+	    (strcmp(group, "day") != 0 && strcmp(group, "operation") != 0)) {
+		http_bad_field(req, "group", "group must be day or operation");
+		return;
+	}
+	by_op = group[0] == 'o';
+	max = by_op ? USAGE_MAX_OPS : USAGE_MAX_DAYS;
+	if ((rows = calloc(max, sizeof(*rows))) == NULL) {
+		http_fail(req, TALLY_E_NOMEM, NULL, NULL);
+		return;
+	}
+	if ((rc = op_usage_stats(req->db, account_id, f, t, by_op, rows, max,
+	    &n)) != TALLY_OK) {
+		free(rows);
+		http_fail(req, rc, NULL, NULL);
+		return;
+	}
+	a = json_array();
+	for (i = 0; i < n; i++) {
+		json_array_append_new(a, json_pack("{s:s,s:I,s:I}",
+		    by_op ? "operation" : "day", rows[i].key, "count",
+		    (json_int_t)rows[i].uses, "credits",
+		    (json_int_t)rows[i].credits));
+		uses += rows[i].uses;
+		credits += rows[i].credits;
+	}
+	free(rows);
+	core_time_format_iso(f, from, sizeof(from));
+	core_time_format_iso(t, d, sizeof(d));
+	from[10] = d[10] = '\0';
+	http_reply(req, 200, json_pack("{s:s,s:s,s:s,s:o,s:{s:I,s:I}}",
+	    "from", from, "to", d, "group", group, "rows", a, "total",
+	    "count", (json_int_t)uses, "credits", (json_int_t)credits));
+}
+
+void
+h_credits_usage(struct http_req *req)
+{
+	/* AUTH_USER made the account; 0 would mean everyone's. */
+	if (req->account.id <= 0) {
+		http_fail(req, TALLY_E_NOTFOUND, NULL, NULL);
+		return;
+	}
+	usage_reply(req, req->account.id);
+}
+
+void
+h_admin_usage(struct http_req *req)
+{
+	usage_reply(req, 0);
 }

@@ -186,7 +186,7 @@ h_invoice_document(struct http_req *req)
 		goto fail;
 	if (csp[0] == '\0')
 		core_invoice_doc_csp(csp, sizeof(csp));
-	http_reply_html(req, 200, html, len, csp);
+	http_reply_html(req, html, csp);
 	free(detail);
 	free(lines);
 	op_invoice_doc_free(&doc);

@@ -15,6 +15,8 @@ void	 h_credits_use(struct http_req *);
 void	 h_credits_transactions(struct http_req *);
 void	 h_credits_purchases(struct http_req *);
 void	 h_credits_purchase_get(struct http_req *);
+void	 h_credits_usage(struct http_req *);
+void	 h_admin_usage(struct http_req *);
 void	 h_credits_purchase_create(struct http_req *);
 void	 h_internal_balance(struct http_req *);
 void	 h_internal_use(struct http_req *);
@@ -76,5 +78,7 @@ void	 h_coupons_mine(struct http_req *);
 /* h_admin.c */
 void	 h_admin_adjust(struct http_req *);
 void	 h_admin_audit(struct http_req *);
+/* h_metrics.c */
+void	 h_admin_metrics(struct http_req *);
 
 #endif

@@ -22,6 +22,7 @@
 #include "core/result.h"
 #include "core/timeutil.h"
 #include "fcgi/http.h"
+#include "fcgi/metrics.h"
 #include "fcgi/router.h"
 
 #define API_PREFIX	"/api/v1"
@@ -36,22 +37,27 @@ void
 http_reply(struct http_req *req, int status, json_t *body)
 {
 	json_decref(req->resp);
-	free(req->html);
-	req->html = NULL;
+	free(req->text);
+	req->text = NULL;
 	req->status = status;
 	req->resp = body;
 }
 
 void
-http_reply_html(struct http_req *req, int status, char *html, size_t len,
-    const char *csp)
+http_reply_text(struct http_req *req, char *text, const char *type)
 {
 	json_decref(req->resp);
 	req->resp = NULL;
-	free(req->html);
-	req->status = status;
-	req->html = html;
-	req->htmllen = len;
+	free(req->text);
+	req->status = 200;
+	req->text = text;
+	req->text_type = type;
+}
+
+void
+http_reply_html(struct http_req *req, char *html, const char *csp)
+{
+	http_reply_text(req, html, "text/html; charset=utf-8");
 	req->csp = csp;
 }
 
@@ -504,16 +510,16 @@ send_response(struct http_req *req)
 		header(head, sizeof(head), "Variable-TALLY_USER: %s\r\n"
 		    "Variable-TALLY_PRODUCT: %s\r\n", req->claims.sub,
 		    req->gate_product);
-	if (req->status != 204 && req->html != NULL) {
+	if (req->status != 204 && req->text != NULL) {
+		body = req->text;
+		header(head, sizeof(head), "Content-Type: %s\r\n"
+		    "Content-Length: %zu\r\n", req->text_type, strlen(body));
 		/* A page: its own policy (the web server sets none for
-		 * /api/), never sniffed, never framed, no Referer. */
-		header(head, sizeof(head), "Content-Type: text/html; "
-		    "charset=utf-8\r\nContent-Security-Policy: %s\r\n"
-		    "X-Content-Type-Options: nosniff\r\n"
-		    "Referrer-Policy: no-referrer\r\nContent-Length: %zu\r\n",
-		    req->csp != NULL ? req->csp : "default-src 'none'",
-		    req->htmllen);
-		body = req->html;
+		 * /api/), never sniffed, no Referer. */
+		if (req->csp != NULL)
+			header(head, sizeof(head), "Content-Security-Policy: "
+			    "%s\r\nX-Content-Type-Options: nosniff\r\n"
+			    "Referrer-Policy: no-referrer\r\n", req->csp);
 	} else if (req->status != 204) {
 		if (req->resp != NULL &&
 		    (text = json_dumps(req->resp, JSON_COMPACT)) != NULL)
@@ -523,8 +529,7 @@ send_response(struct http_req *req)
 	}
 	header(head, sizeof(head), "\r\n");
 	FCGX_PutStr(head, (int)strlen(head), out);
-	FCGX_PutStr(body, (int)(body == req->html ? req->htmllen :
-	    strlen(body)), out);
+	FCGX_PutStr(body, (int)strlen(body), out);
 	free(text);
 }
 
@@ -535,17 +540,13 @@ send_response(struct http_req *req)
  * was most of the responder's output under load).
  */
 static void
-log_request(struct http_req *req, const char *method, const char *uri)
+log_request(struct http_req *req, const char *method, const char *uri,
+    int64_t us)
 {
 	const struct core_config *cfg = &req->app->cfg;
-	struct timespec	 t1;
 	json_t		*f;
-	int64_t		 us;
 	char		 user[1100];
 
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	us = (int64_t)(t1.tv_sec - req->t0.tv_sec) * 1000000 +
-	    (t1.tv_nsec - req->t0.tv_nsec) / 1000;
 	if (!cfg->http_access_log && req->status < 500 &&
 	    (cfg->http_slow_ms == 0 || us < cfg->http_slow_ms * 1000))
 		return;
@@ -594,6 +595,7 @@ dispatch(struct http_req *req, const char *uri)
 	req->path[n - plen] = '\0';
 	if (strcmp(req->method, "OPTIONS") == 0) {
 		/* A CORS preflight; origins not listed get no CORS headers. */
+		req->metric_route = router_count() + METRICS_X_PREFLIGHT;
 		req->status = 204;
 		req->preflight = 1;
 		return;
@@ -608,6 +610,7 @@ dispatch(struct http_req *req, const char *uri)
 			http_fail(req, TALLY_E_NOTFOUND, "no such route", NULL);
 		return;
 	}
+	req->metric_route = (size_t)(rt - router_at(0));
 	if ((rc = authenticate(req, rt->auth)) != TALLY_OK) {
 		http_fail(req, rc, req->err_message, req->err_field);
 		return;
@@ -655,8 +658,10 @@ void
 http_handle(const struct app *app, struct db *db, FCGX_Request *fr)
 {
 	struct http_req	 req;
+	struct timespec	 t1;
 	const char	*uri, *method, *origin, *role;
 	char		 drain[512];
+	int64_t		 us;
 	int		 authorizer;
 
 	memset(&req, 0, sizeof(req));
@@ -667,6 +672,7 @@ http_handle(const struct app *app, struct db *db, FCGX_Request *fr)
 	clock_gettime(CLOCK_MONOTONIC, &req.t0);
 	req.now = (int64_t)time(NULL);
 	request_id(req.id);
+	req.metric_route = router_count() + METRICS_X_UNMATCHED;
 	method = http_param(&req, "REQUEST_METHOD");
 	uri = http_param(&req, "REQUEST_URI");
 	req.method = method != NULL ? method : "GET";
@@ -678,9 +684,10 @@ http_handle(const struct app *app, struct db *db, FCGX_Request *fr)
 
 	role = http_param(&req, "FCGI_ROLE");
 	authorizer = role != NULL && strcmp(role, "AUTHORIZER") == 0;
-	if (authorizer)
+	if (authorizer) {
+		req.metric_route = router_count() + METRICS_X_GATE;
 		http_gate(&req, uri);
-	else
+	} else
 		dispatch(&req, uri);
 	send_response(&req);
 	/*
@@ -691,10 +698,14 @@ http_handle(const struct app *app, struct db *db, FCGX_Request *fr)
 	if (!authorizer)
 		while (FCGX_GetStr(drain, sizeof(drain), fr->in) > 0)
 			continue;
-	log_request(&req, req.method, uri);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	us = (int64_t)(t1.tv_sec - req.t0.tv_sec) * 1000000 +
+	    (t1.tv_nsec - req.t0.tv_nsec) / 1000;
+	metrics_request(req.metric_route, req.status, us, db);
+	log_request(&req, req.method, uri, us);
 
+	free(req.text);
 	json_decref(req.resp);
 	json_decref(req.json);
 	free(req.body);
-	free(req.html);
 }

@@ -70,10 +70,12 @@ struct http_req {
 	int			 preflight;	/* a CORS OPTIONS request */
 	const char		*gate_product;	/* AUTHORIZER: the product */
 	int64_t			 retry_after;	/* 429: seconds, or 0 */
-	/* A page instead of JSON (http_reply_html): owned, freed after. */
-	char			*html;
-	size_t			 htmllen;
-	const char		*csp;		/* its Content-Security-Policy */
+	/* A text body instead of JSON (the metrics, the invoice
+	 * document), owned: freed after. */
+	char			*text;
+	const char		*text_type;
+	const char		*csp;	/* a page's Content-Security-Policy */
+	size_t			 metric_route;	/* fcgi/metrics.h route label */
 	/* Detail for an error chosen by a handler's result code. */
 	const char		*err_message;
 	const char		*err_field;
@@ -82,16 +84,19 @@ struct http_req {
 /* A FastCGI param (header HTTP_X_Y), or NULL. */
 const char *http_param(const struct http_req *, const char *name);
 
+/* Set a 200 response with a text body of content type (text is stolen,
+ * freed with free(3)). */
+void	 http_reply_text(struct http_req *, char *text, const char *type);
+
 /* Set the response to status and body (reference stolen). */
 void	 http_reply(struct http_req *, int status, json_t *body);
 
 /*
- * Set the response to an HTML page (text/html; charset=utf-8) served
- * under the Content-Security-Policy csp (a static string); html is
- * malloc'd and taken over.
+ * Set the response to a 200 HTML page (text/html; charset=utf-8, no NUL)
+ * served under the Content-Security-Policy csp (a string that outlives
+ * the request); html is malloc'd and taken over.
  */
-void	 http_reply_html(struct http_req *, int status, char *html,
-	    size_t len, const char *csp);
+void	 http_reply_html(struct http_req *, char *html, const char *csp);
 
 /*
  * Set an error response for result code rc (fcgi/http_error.c maps it to

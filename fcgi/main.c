@@ -24,6 +24,7 @@
 #include "core/ops/store.h"
 #include "core/result.h"
 #include "fcgi/http.h"
+#include "fcgi/metrics.h"
 
 #define MAX_THREADS	256
 
@@ -104,12 +105,14 @@ worker(void *arg)
 	op_store_thread_init();
 	if ((db = op_store_new(&app.cfg)) == NULL)
 		return NULL;
+	metrics_thread_init();
 	FCGX_InitRequest(&fr, listen_fd, 0);
 	while (FCGX_Accept_r(&fr) >= 0) {
 		http_handle(&app, db, &fr);
 		FCGX_Finish_r(&fr);
 	}
 	FCGX_Free(&fr, 1);
+	metrics_thread_end();
 	op_store_free(db);
 	core_jwt_thread_end();
 	op_jwks_thread_end(app.jwks);
@@ -181,6 +184,9 @@ main(int argc, char *argv[])
 		return 1;
 	} else
 		listen_fd = 0;
+
+	/* The counters every responder of this configuration shares. */
+	metrics_open(app.cfg.http_metrics_file);
 
 	/*
 	 * libfcgi's own SIGTERM handler only sets a flag and leaves the

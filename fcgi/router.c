@@ -14,6 +14,7 @@ static const struct route routes[] = {
 	{ "POST", "/credits/use", AUTH_TOKEN, BODY_JSON, h_credits_use },
 	{ "GET", "/credits/transactions", AUTH_USER, BODY_NONE,
 	    h_credits_transactions },
+	{ "GET", "/credits/usage", AUTH_USER, BODY_NONE, h_credits_usage },
 	{ "GET", "/credits/purchases", AUTH_USER, BODY_NONE,
 	    h_credits_purchases },
 	{ "POST", "/credits/purchase", AUTH_USER, BODY_JSON,
@@ -95,9 +96,23 @@ static const struct route routes[] = {
 	{ "POST", "/admin/credits/adjust", AUTH_ADMIN, BODY_JSON,
 	    h_admin_adjust },
 	{ "GET", "/admin/audit", AUTH_ADMIN, BODY_NONE, h_admin_audit },
+	{ "GET", "/admin/usage", AUTH_ADMIN, BODY_NONE, h_admin_usage },
+	{ "GET", "/admin/metrics", AUTH_ADMIN, BODY_NONE, h_admin_metrics },
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+size_t
+router_count(void)
+{
+	return NROUTES;
+}
+
+const struct route *
+router_at(size_t i)
+{
+	return i < NROUTES ? &routes[i] : NULL;
+}
 
 const struct route *
 router_find(const char *method, const char *path,

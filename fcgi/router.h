@@ -41,4 +41,8 @@ const struct route *router_find(const char *method, const char *path,
 	    struct core_route_caps *caps, char *allow, size_t allowsz,
 	    int *status);
 
+/* The route table, for the metrics' labels: its size and entry i. */
+size_t	 router_count(void);
+const struct route *router_at(size_t i);
+
 #endif

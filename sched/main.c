@@ -11,6 +11,7 @@
 
 #include "core/ops/log.h"
 #include "core/ops/config.h"
+#include "core/ops/metrics.h"
 #include "core/ops/store.h"
 #include "core/result.h"
 #include "core/timeutil.h"
@@ -53,6 +54,33 @@ poll_signals(void)
 }
 
 /*
+ * The run in the database's scheduler record (the metrics read it there,
+ * whichever scheduler ran the job).  Failing to record is logged; the
+ * job's work stands.
+ */
+static void
+record_run(struct sched_ctx *ctx, const char *job, int64_t started,
+    int64_t ms, int rc, const json_t *counts)
+{
+	int	 r;
+
+	r = op_metrics_job_record(ctx->db, job, started, ms,
+	    rc == TALLY_OK ? NULL : core_strerror(rc), counts);
+	if (r != TALLY_OK)
+		core_log("warn", "sched.record", json_pack("{s:s,s:s,s:s}",
+		    "job", job, "error", core_strerror(r), "db",
+		    op_store_error(ctx->db)));
+}
+
+static void
+record_skip(struct sched_ctx *ctx, const char *job)
+{
+	if (op_metrics_job_skipped(ctx->db, job) != TALLY_OK)
+		core_log("warn", "sched.record", json_pack("{s:s,s:s}", "job",
+		    job, "db", op_store_error(ctx->db)));
+}
+
+/*
  * One tick: every job in order.  Each job runs under a named server lock
  * so that two schedulers on one database never run the same job at once;
  * the jobs' own unique keys keep effects single even without it.
@@ -63,6 +91,7 @@ tick(struct sched_ctx *ctx)
 	struct timespec	 t0, t1;
 	json_t		*counts;
 	char		 lock[96];
+	int64_t		 started, ms;
 	size_t		 i;
 	int		 rc;
 
@@ -72,17 +101,21 @@ tick(struct sched_ctx *ctx)
 			core_log(rc == TALLY_E_CONFLICT ? "info" : "error",
 			    "sched.job.skipped", json_pack("{s:s,s:s}", "job",
 			    jobs[i].name, "why", core_strerror(rc)));
+			if (rc == TALLY_E_CONFLICT)
+				record_skip(ctx, jobs[i].name);
 			continue;
 		}
 		counts = json_object();
+		started = (int64_t)time(NULL);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		rc = jobs[i].run(ctx, counts);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		op_store_unlock(ctx->db, lock);
+		ms = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		record_run(ctx, jobs[i].name, started, ms, rc, counts);
 		json_object_set_new(counts, "job", json_string(jobs[i].name));
-		json_object_set_new(counts, "ms", json_integer(
-		    (t1.tv_sec - t0.tv_sec) * 1000 +
-		    (t1.tv_nsec - t0.tv_nsec) / 1000000));
+		json_object_set_new(counts, "ms", json_integer(ms));
 		if (rc != TALLY_OK) {
 			json_object_set_new(counts, "error",
 			    json_string(core_strerror(rc)));

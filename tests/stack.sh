@@ -41,6 +41,10 @@ stack_ini_set() { # SECTION KEY VALUE
 
 stack_init() { # NAME BASE
 	local name=$1 base=$2
+	# Stacks started at the same moment (several checkouts on one machine)
+	# would find the same free ports and race for them: start from a
+	# random offset.
+	base=$((base + RANDOM % 300 * 3))
 	TALLY_VAR=$(mktemp -d "/tmp/tally-$name.XXXXXX")
 	export TALLY_VAR TALLY_CONFIG=$TALLY_VAR/tally.conf TALLY_NO_SCHEDULER=1
 	STACK_PORT=$(stack_free_port "$base")

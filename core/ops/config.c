@@ -2,6 +2,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <openssl/sha.h>
 
 #include "core/ops/config.h"
 #include "core/result.h"
@@ -49,6 +52,30 @@ env_lookup(const char *name)
 	return getenv(name);
 }
 
+/*
+ * Where the responders of this configuration share their counters:
+ * $TALLY_VAR/metrics.shm, else a file in /dev/shm named after the user
+ * and the configuration file, so that two installations never mix.
+ */
+static void
+metrics_file_default(const char *config, char *out, size_t outsz)
+{
+	unsigned char	 md[SHA256_DIGEST_LENGTH];
+	const char	*var = getenv("TALLY_VAR");
+	char		*real;
+
+	if (var != NULL && *var != '\0') {
+		snprintf(out, outsz, "%s/metrics.shm", var);
+		return;
+	}
+	real = realpath(config, NULL);
+	SHA256((const unsigned char *)(real != NULL ? real : config),
+	    strlen(real != NULL ? real : config), md);
+	free(real);
+	snprintf(out, outsz, "/dev/shm/tally-metrics-%u-%02x%02x%02x%02x%02x%02x",
+	    (unsigned)getuid(), md[0], md[1], md[2], md[3], md[4], md[5]);
+}
+
 int
 op_config_load(const char *path, struct core_config *cfg, char *err,
     size_t errsz)
@@ -73,5 +100,8 @@ op_config_load(const char *path, struct core_config *cfg, char *err,
 		snprintf(cfg->db_socket, sizeof(cfg->db_socket),
 		    "%s/mariadb.sock", var);
 	}
+	if (cfg->http_metrics_file[0] == '\0')
+		metrics_file_default(path, cfg->http_metrics_file,
+		    sizeof(cfg->http_metrics_file));
 	return TALLY_OK;
 }

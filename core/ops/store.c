@@ -64,6 +64,15 @@ op_store_error_clear(struct db *db)
 		db->err[0] = '\0';
 }
 
+void
+op_store_error_counts(const struct db *db, uint64_t out[3])
+{
+	int	 i;
+
+	for (i = 0; i < 3; i++)
+		out[i] = db != NULL && i < DB_ERR__MAX ? db->nerr[i] : 0;
+}
+
 int
 op_store_tx(struct db *db, op_store_tx_fn fn, void *arg)
 {

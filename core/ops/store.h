@@ -5,6 +5,7 @@
 #define CORE_OPS_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct core_config;
 struct db;
@@ -27,6 +28,13 @@ int	 op_store_ping(struct db *);
 const char *op_store_error(const struct db *);
 /* Forget the last error (at the start of a request). */
 void	 op_store_error_clear(struct db *);
+/*
+ * The errors this handle has met since it was made, by kind: [0] the
+ * server unreachable or the connection lost, [1] deadlocks and lock
+ * wait timeouts, [2] any other server error (duplicate keys, an
+ * expected outcome, are not counted).  OUT: out[0..2].
+ */
+void	 op_store_error_counts(const struct db *, uint64_t out[3]);
 
 /*
  * Run fn(db, arg) in one transaction and commit it; fn returns TALLY_OK

@@ -124,6 +124,14 @@ op_ledger_list(struct db *db, int64_t account_id, int64_t before,
 }
 
 int
+op_usage_stats(struct db *db, int64_t account_id, int64_t from, int64_t to,
+    int by_operation, struct tally_usage_row *rows, size_t max, size_t *n)
+{
+	return db_usage_stats(db, account_id, from, to, by_operation, rows,
+	    max, n);
+}
+
+int
 op_credits_adjust_tx(struct db *db, const struct tally_account *a,
     int64_t amount, const char *reason, const char *actor, int64_t now,
     struct tally_tx *out)

@@ -67,6 +67,15 @@ int	 op_ledger_list(struct db *, int64_t account_id, int64_t before,
 	    size_t max, struct tally_tx *txs, size_t *n);
 
 
+/*
+ * Usage statistics of account_id (0: every account) for the UTC days
+ * from..to (midnights, core_day_range): per day or per operation
+ * (by_operation), at most max rows.
+ */
+int	 op_usage_stats(struct db *, int64_t account_id, int64_t from,
+	    int64_t to, int by_operation, struct tally_usage_row *rows,
+	    size_t max, size_t *n);
+
 /* A signed admin adjustment with its audit row. */
 int	 op_credits_adjust_tx(struct db *, const struct tally_account *,
 	    int64_t amount, const char *reason, const char *actor, int64_t now,

@@ -1,6 +1,7 @@
 // Helpers for the integration tests: tokens, HTTP calls, SQL checks, the stack.
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
+import assert from 'node:assert/strict';
 
 export const URL_BASE = process.env.TALLY_URL;
 export const API = `${URL_BASE}/api/v1`;
@@ -509,3 +510,78 @@ export async function startStack({ name = 'second', set = {}, procs, timeoutMs =
     throw e;
   }
 }
+
+// --- bulk subscriptions, for the scheduler and fault tests ---
+
+const unixOf = (iso) => Date.parse(iso) / 1000;
+
+export const prefixWhere = (prefix) => `a.user_id LIKE ${sqlStr(`${prefix}-%`)}`;
+
+// n accounts "PREFIX-00001".. with a monthly cloud_sync subscription whose
+// current period runs from `start` for one month, written in bulk.  Each
+// balance (the SQL expression of seq) has a matching adjustment row, so
+// the ledger sums to the balance.
+export function bulkSubs(prefix, n, { start, balanceSql = '30 + seq % 7' }) {
+  const s = sqlTime(start);
+  sql(`INSERT INTO accounts (user_id, balance, created_at, updated_at)
+    SELECT CONCAT(${sqlStr(`${prefix}-`)}, LPAD(seq, 5, '0')), ${balanceSql}, UTC_TIMESTAMP(), UTC_TIMESTAMP() FROM seq_1_to_${n}`);
+  sql(`INSERT INTO ledger (account_id, kind, amount, balance_after, description, created_at)
+    SELECT a.id, 'adjustment', a.balance, a.balance, 'test funding (bulk)', UTC_TIMESTAMP() FROM accounts a WHERE ${prefixWhere(prefix)} ORDER BY a.id`);
+  sql(`INSERT INTO subscriptions (account_id, user_id, product, status, billing_interval, anchor_at, end_months,
+      current_period_start, current_period_end, next_charge_at, cancel_at_period_end, created_at, updated_at)
+    SELECT a.id, a.user_id, 'cloud_sync', 'active', 'monthly', ${s}, 1, ${s}, ${s} + INTERVAL 1 MONTH, ${s} + INTERVAL 1 MONTH, 0,
+      UTC_TIMESTAMP(), UTC_TIMESTAMP() FROM accounts a WHERE ${prefixWhere(prefix)} ORDER BY a.id`);
+  return sql(`SELECT s.id, s.account_id FROM subscriptions s JOIN accounts a ON a.id = s.account_id WHERE ${prefixWhere(prefix)} ORDER BY s.id`)
+    .map(([id, acct]) => ({ id: Number(id), account: Number(acct) }));
+}
+
+// Per account of the prefix: [balance, ledger sum, subscription charges,
+// charges keyed for period start P, initial funding].
+export function bulkState(prefix, periodStartIso) {
+
+  return sql(`SELECT a.id, a.balance,
+      (SELECT COALESCE(SUM(l.amount), 0) FROM ledger l WHERE l.account_id = a.id),
+      (SELECT COUNT(*) FROM ledger l WHERE l.account_id = a.id AND l.kind = 'subscription'),
+      (SELECT COUNT(*) FROM ledger l WHERE l.account_id = a.id AND l.kind = 'subscription' AND l.effect_key LIKE CONCAT('sub:', s.id, ':%')
+        AND l.effect_key LIKE ${sqlStr(`%:${unixOf(periodStartIso)}`)} AND l.amount = -30),
+      (SELECT l.amount FROM ledger l WHERE l.account_id = a.id AND l.kind = 'adjustment'),
+      s.current_period_start, s.current_period_end, s.next_charge_at, s.status
+    FROM accounts a JOIN subscriptions s ON s.account_id = a.id WHERE ${prefixWhere(prefix)} ORDER BY a.id`)
+    .map((r) => ({ account: r[0], balance: Number(r[1]), sum: Number(r[2]), charges: Number(r[3]), keyed: Number(r[4]),
+      funded: Number(r[5]), start: r[6], end: r[7], next: r[8], status: r[9] }));
+}
+
+// The same, counting uncommitted rows too (a dirty read).
+export function dirtyCharges(prefix) {
+  return Number(sql(`SET SESSION TRANSACTION ISOLATION LEVEL READ UNCOMMITTED;
+    SELECT COUNT(*) FROM ledger l JOIN accounts a ON a.id = l.account_id WHERE ${prefixWhere(prefix)} AND l.kind = 'subscription'`)[0][0]);
+}
+
+export function committedCharges(prefix) {
+  return Number(sql(`SELECT COUNT(*) FROM ledger l JOIN accounts a ON a.id = l.account_id WHERE ${prefixWhere(prefix)} AND l.kind = 'subscription'`)[0][0]);
+}
+
+// Every account of the prefix charged exactly once, for the period that
+// starts at periodStart, with the ledger equal to the balance.
+export function assertEachChargedOnce(prefix, n, periodStart) {
+  const rows = bulkState(prefix, periodStart);
+  assert.equal(rows.length, n);
+  const dbl = (s) => s.replace('T', ' ').replace('Z', '');
+  const bad = rows.filter((r) => r.charges !== 1 || r.keyed !== 1 || r.balance !== r.sum || r.balance !== r.funded - 30 ||
+    r.status !== 'active' || r.start !== dbl(periodStart) || r.end !== dbl(addMonthsIso(periodStart, 1)) || r.next !== r.end);
+  assert.deepEqual(bad.slice(0, 5), [], `${bad.length} of ${n} accounts are wrong`);
+}
+
+// Wait until the server has dropped connection `id` (a killed client) and
+// the job lock is free again.
+export async function waitConnectionGone(id, timeoutMs = 20000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const [[alive, free]] = sql(`SELECT (SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ${Number(id)}),
+      IS_FREE_LOCK('tally.job.charge-recurring')`);
+    if (alive === '0' && free === '1') return;
+    if (Date.now() > end) throw new Error(`connection ${id} of the killed scheduler is still there`);
+    await sleepMs(50);
+  }
+}
+

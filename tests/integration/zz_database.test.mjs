@@ -3,7 +3,10 @@
 import test, { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { call, token, newUser, fund, sql, dbBalance, ledgerMatches, dbPing, dbStart, dbStop, statusCounts, API } from './lib.mjs';
+import {
+  call, token, newUser, fund, sql, sqlStr, dbBalance, ledgerMatches, dbPing, dbStart, dbStop, statusCounts, API, URL_BASE,
+  startStack,
+} from './lib.mjs';
 
 // A call that must answer within 10 s; returns the response and the time taken.
 async function quick(method, path, opts = {}) {
@@ -160,4 +163,88 @@ test('database back: the responders reconnect by themselves and debits work', as
   assert.equal(dbBalance(user), 90);
   assert.ok(ledgerMatches(user));
   assert.ok(ledgerMatches(fresh));
+});
+
+// MariaDB stopped and started while clients debit and the gate is asked,
+// on the suite's stack (gate.fail_open = yes, the default) and on a second
+// one with fail_open = no.
+test('MariaDB restarted under load: 503 while it is down, the gate obeys fail_open, no 2xx debit is lost', async (t) => {
+  const closed = await startStack({ name: 'failclosed', set: { 'gate.fail_open': 'no' }, procs: 1 });
+  t.after(() => closed.stop());
+  const payer = newUser('load');
+  await fund(payer, 1000000);
+  const member = newUser('loadgate');
+  await fund(member, 100);
+  const act = await call('POST', '/subscriptions/cloud_sync/activate', { token: token({ sub: member }), body: { interval: 'monthly' } });
+  assert.equal(act.status, 200, act.text);
+  const memberToken = token({ sub: member });
+
+  let stop = false;
+  const debits = [];
+  const gates = { open: [], closed: [] };
+  const debitLoop = async (w) => {
+    for (let i = 0; !stop; i++) {
+      const op = `load-${w}-${i}`;
+      try {
+        const r = await quick('POST', '/internal/credits/use', { service: true, body: { user_id: payer, amount: 1, operation: op } });
+        debits.push({ op, status: r.status, body: r.body });
+      } catch (e) {
+        debits.push({ op, status: `error ${e.cause?.code || e.message}` });
+      }
+    }
+  };
+  const gateLoop = async (base, into) => {
+    while (!stop) {
+      try {
+        const res = await fetch(`${base}/sync/index.html`, { headers: { Authorization: `Bearer ${memberToken}` },
+          signal: AbortSignal.timeout(10000) });
+        await res.text();
+        into.push(res.status);
+      } catch (e) {
+        into.push(`error ${e.cause?.code || e.message}`);
+      }
+    }
+  };
+  const loops = [
+    ...Array.from({ length: 8 }, (_, w) => debitLoop(w)),
+    gateLoop(URL_BASE, gates.open), gateLoop(closed.url, gates.closed),
+  ];
+  await new Promise((r) => setTimeout(r, 800));
+  await dbStop();
+  await new Promise((r) => setTimeout(r, 1500));
+  await dbStart();
+  await until('/health is 200 again', async () => {
+    const r = await quick('GET', '/health');
+    return { ok: r.status === 200, why: `${r.status} ${r.text}` };
+  }, 15000);
+  await new Promise((r) => setTimeout(r, 800));
+  stop = true;
+  await Promise.all(loops);
+
+  const counts = statusCounts(debits);
+  // Only 200 and 503: no reset connection, no other server error.
+  assert.deepEqual(Object.keys(counts).sort(), ['200', '503'], JSON.stringify(counts));
+  assert.ok(debits.filter((d) => d.status === 503).every((d) => d.body?.error === 'unavailable'));
+  // Served before and after the outage.
+  const firstDown = debits.findIndex((d) => d.status === 503);
+  assert.ok(debits.slice(0, firstDown).some((d) => d.status === 200), 'debits before the outage');
+  assert.ok(debits.slice(debits.findLastIndex((d) => d.status === 503)).some((d) => d.status === 200), 'debits after it');
+  // Every debit answered 200 is in the ledger, once; nothing is there
+  // that was not asked for; the ledger sums to the balance.
+  const rows = sql(`SELECT l.id, l.operation FROM ledger l JOIN accounts a ON a.id = l.account_id
+    WHERE a.user_id = ${sqlStr(payer)} AND l.kind = 'usage'`);
+  const byOp = new Map();
+  for (const [id, op] of rows) byOp.set(op, (byOp.get(op) || []).concat(id));
+  for (const d of debits.filter((x) => x.status === 200)) {
+    assert.deepEqual(byOp.get(d.op), [String(d.body.transaction.id)], `debit ${d.op} answered 200`);
+  }
+  const asked = new Set(debits.map((d) => d.op));
+  assert.ok([...byOp.entries()].every(([op, ids]) => asked.has(op) && ids.length === 1), 'each debit at most once');
+  assert.ok(ledgerMatches(payer));
+  assert.equal(dbBalance(payer), 1000000 - rows.length);
+
+  // The gate: fail_open = yes lets the member through all along; no
+  // serves 503 while the database is away, never the page to nobody.
+  assert.deepEqual([...new Set(gates.open)], [200], JSON.stringify(statusCounts(gates.open.map((s) => ({ status: s })))));
+  assert.deepEqual([...new Set(gates.closed)].sort(), [200, 503], JSON.stringify(gates.closed.slice(0, 5)));
 });

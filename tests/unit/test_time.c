@@ -569,6 +569,50 @@ test_add_months_extreme_anchor(void **state)
 	assert_true(strlen(buf) > 0);
 }
 
+/* The day range of a statistics query: defaults, bounds, bad input. */
+static void
+test_day_range(void **state)
+{
+	/* 2026-12-06T15:30:00Z */
+	const int64_t	 now = 1796571000, day = 1796515200;
+	int64_t		 f = -1, t = -1;
+	const char	*why;
+
+	(void)state;
+	assert_int_equal(core_day_range(NULL, NULL, now, 30, 366, &f, &t,
+	    &why), TALLY_OK);
+	assert_int_equal(t, day);
+	assert_int_equal(f, day - 29 * 86400);
+	assert_null(why);
+	assert_int_equal(core_day_range("2026-01-01", "2026-01-01", now, 30,
+	    366, &f, &t, &why), TALLY_OK);
+	assert_int_equal(f, t);
+	assert_int_equal(core_day_range("2026-11-01", "", now, 30, 366, &f,
+	    &t, &why), TALLY_OK);
+	assert_int_equal(t, day);
+	/* A leap year is 366 days: allowed; one day more is not. */
+	assert_int_equal(core_day_range("2024-01-01", "2024-12-31", now, 30,
+	    366, &f, &t, &why), TALLY_OK);
+	assert_int_equal((t - f) / 86400 + 1, 366);
+	f = t = -1;
+	assert_int_equal(core_day_range("2023-12-31", "2024-12-31", now, 30,
+	    366, &f, &t, &why), TALLY_E_INVALID);
+	assert_string_equal(why, "range");
+	assert_int_equal(f, -1);
+	assert_int_equal(core_day_range("2026-02-02", "2026-02-01", now, 30,
+	    366, &f, &t, &why), TALLY_E_INVALID);
+	assert_string_equal(why, "range");
+	assert_int_equal(core_day_range("2026-02-30", NULL, now, 30, 366, &f,
+	    &t, &why), TALLY_E_INVALID);
+	assert_string_equal(why, "from");
+	assert_int_equal(core_day_range(NULL, "2026-02-01T00:00:00Z", now, 30,
+	    366, &f, &t, &why), TALLY_E_INVALID);
+	assert_string_equal(why, "to");
+	assert_int_equal(core_day_range("26-1-1", NULL, now, 30, 366, &f, &t,
+	    &why), TALLY_E_INVALID);
+	assert_string_equal(why, "from");
+}
+
 int
 main(void)
 {
@@ -584,6 +628,7 @@ main(void)
 		cmocka_unit_test(test_add_months_limits),
 		/* Last: under UBSan it ends the process. */
 		cmocka_unit_test(test_add_months_extreme_anchor),
+		cmocka_unit_test(test_day_range),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

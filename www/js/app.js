@@ -10,6 +10,7 @@ import { state } from './state.js';
 import { closePayDialog } from './lightning.js';
 import * as balance from './sections/balance.js';
 import * as txHistory from './sections/history.js';
+import * as usage from './sections/usage.js';
 import * as subscriptions from './sections/subscriptions.js';
 import * as banner from './sections/banner.js';
 import * as invoices from './sections/invoices.js';
@@ -148,6 +149,7 @@ async function start() {
   const mounts = [
     [$('balance'), balance.mount($('balance'))],
     [$('subscriptions'), subscriptions.mount($('subscriptions'), { openInvoice: nav.toInvoice })],
+    [$('usage'), usage.mount($('usage'))],
     [$('history'), txHistory.mount($('history'))],
     [$('gifts'), gifts.mount($('gifts'))],
     [$('methods'), methods.mount($('methods'))],

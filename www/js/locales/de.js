@@ -304,4 +304,10 @@ export default {
   'tx.bonus': 'Bonus-Credits (Gutschein)',
   'via.coupon': 'per Gutschein',
   'invoice.document': 'Drucken / PDF',
+  'usage.title': 'Verbrauch der letzten 30 Tage',
+  'usage.empty': 'In den letzten 30 Tagen wurden keine Credits verbraucht.',
+  'usage.chartLabel': 'Verbrauchte Credits pro Tag in den letzten {days} Tagen, insgesamt {credits}',
+  'usage.top': 'Häufigste Vorgänge',
+  'usage.unnamed': '(ohne Vorgang)',
+  'usage.opLine': { one: '{n} Nutzung, {credits} Credits', other: '{n} Nutzungen, {credits} Credits' },
 };

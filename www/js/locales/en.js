@@ -304,4 +304,10 @@ export default {
   'tx.bonus': 'Bonus credits (coupon)',
   'via.coupon': 'by a coupon',
   'invoice.document': 'Print / PDF',
+  'usage.title': 'Usage, last 30 days',
+  'usage.empty': 'No credits used in the last 30 days.',
+  'usage.chartLabel': 'Credits used per day over the last {days} days, {credits} in all',
+  'usage.top': 'Top operations',
+  'usage.unnamed': '(no operation)',
+  'usage.opLine': { one: '{n} use, {credits} credits', other: '{n} uses, {credits} credits' },
 };
