@@ -90,6 +90,10 @@ static const struct ckey keys[] = {
 	I("scheduler", "tick_seconds", tick_seconds, "60", 1, 86400),
 	B("gate", "fail_open", gate_fail_open, "yes"),
 	I("gate", "quota_flush_ms", gate_quota_flush_ms, "200", 10, 60000),
+	S("seller", "name", seller_name, "", 0),
+	S("seller", "address", seller_address, "", 0),
+	S("seller", "tax_id", seller_tax_id, "", 0),
+	S("seller", "email", seller_email, "", 0),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

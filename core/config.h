@@ -131,6 +131,11 @@ struct core_config {
 	/* [gate] */
 	int	 gate_fail_open;
 	int64_t	 gate_quota_flush_ms;
+	/* [seller]: who issues the invoices (the invoice document) */
+	char	 seller_name[256];
+	char	 seller_address[1024];	/* lines separated by "\n" */
+	char	 seller_tax_id[64];
+	char	 seller_email[321];
 	/* catalog */
 	struct core_product products[CORE_CATALOG_MAX];
 	size_t	 nproducts;

@@ -52,6 +52,8 @@ struct tally_purchase {
 	int64_t	 refunded_amount;
 	int64_t	 credits_reversed;
 	int64_t	 credits_unrecovered;
+	int64_t	 bonus_credits;		/* a coupon's, credited with it */
+	char	 coupon_code[33];	/* empty: none */
 };
 
 /*
@@ -83,6 +85,7 @@ struct db_invoice {
 	int64_t	 dunning_planned;		/* retries scheduled */
 	int64_t	 dunning_next_at;		/* 0: no retry left */
 	char	 dunning_reason[1024];		/* the last failure's */
+	int64_t	 created_at;			/* issued */
 };
 
 /* One line of an invoice (or an outstanding item). */
@@ -92,6 +95,7 @@ struct db_item {
 	int64_t	 amount;
 	char	 resource_id[1021];
 	char	 plan[64];
+	int64_t	 redemption_id;	/* a coupon's discount line; 0: not one */
 };
 
 /* A Lightning payment: a BTCPay invoice for one of our subjects. */
@@ -206,6 +210,45 @@ struct db_sub {
 	int64_t	 invoice_id;
 };
 
+/* A coupon (db/db_coupon.c). */
+struct db_coupon {
+	int64_t	 id;
+	char	 code[33];
+	char	 code_key[33];
+	char	 name[804];		/* 200 characters; empty: none */
+	int64_t	 percent_off;		/* 0: an amount_off coupon */
+	int64_t	 amount_off;		/* 0: a percent_off coupon */
+	char	 currency[4];
+	char	 applies_to[4001];	/* empty: everything */
+	char	 duration[16];
+	int64_t	 duration_periods;	/* 0: none */
+	int64_t	 max_redemptions;	/* -1: no limit */
+	int64_t	 times_redeemed;
+	int64_t	 expires_at;		/* 0: never */
+	int	 active;
+	char	 created_by[404];
+	int64_t	 created_at;
+	int64_t	 deactivated_at;	/* 0: active */
+};
+
+/* An account's redemption of a coupon, with the coupon. */
+struct db_redemption {
+	int64_t	 id;
+	int64_t	 coupon_id;
+	int64_t	 account_id;
+	char	 target[16];		/* subscription, plans, purchase */
+	int64_t	 subscription_id;	/* 0: none */
+	char	 product[64];
+	int64_t	 purchase_id;		/* 0: none */
+	char	 status[16];		/* active, ended */
+	int64_t	 periods_used;
+	int64_t	 last_period;
+	int64_t	 created_at;
+	int64_t	 ended_at;		/* 0: still active */
+	struct db_coupon coupon;
+};
+
+#define TX_BONUS		"bonus"
 /* Operator views (db/db_admin.c): tally-admin and the metrics. */
 
 /* An account whose balance is not the sum of its ledger. */

@@ -29,6 +29,13 @@ static const char *const texts[TALLY__MAX] = {
 	[TALLY_E_PROVIDER] = "payment provider error",
 	[TALLY_E_PAYMENT] = "payment declined",
 	[TALLY_E_QUOTA] = "quota exceeded",
+	[TALLY_E_COUPON_UNKNOWN] = "unknown coupon",
+	[TALLY_E_COUPON_INACTIVE] = "coupon deactivated",
+	[TALLY_E_COUPON_EXPIRED] = "coupon expired",
+	[TALLY_E_COUPON_EXHAUSTED] = "coupon used up",
+	[TALLY_E_COUPON_INAPPLICABLE] = "coupon not applicable",
+	[TALLY_E_COUPON_REDEEMED] = "coupon redeemed already",
+	[TALLY_E_COUPON_APPLIED] = "a coupon is applied already",
 };
 
 const char *

@@ -35,6 +35,13 @@ enum tally_rc {
 	TALLY_E_PROVIDER,	/* a payment provider failed or is unreachable */
 	TALLY_E_PAYMENT,	/* the payment was declined or needs the payer */
 	TALLY_E_QUOTA,		/* the period's quota is spent */
+	TALLY_E_COUPON_UNKNOWN,	/* no coupon has this code */
+	TALLY_E_COUPON_INACTIVE,	/* the coupon was deactivated */
+	TALLY_E_COUPON_EXPIRED,	/* the coupon's expiry date passed */
+	TALLY_E_COUPON_EXHAUSTED,	/* max_redemptions reached */
+	TALLY_E_COUPON_INAPPLICABLE,	/* not for this product/plan/package */
+	TALLY_E_COUPON_REDEEMED,	/* this account redeemed it already */
+	TALLY_E_COUPON_APPLIED,	/* the target has an active coupon */
 	TALLY__MAX
 };
 

@@ -14,7 +14,7 @@
 #include "db/db.h"
 
 #define DB_MAX_PARAMS	24
-#define DB_MAX_COLS	24
+#define DB_MAX_COLS	32
 #define DB_TX_TRIES	8
 
 /* Transaction control and the connection check: constant text, no values. */

@@ -22,6 +22,7 @@ enum db_group {
 	DB_G_SUB,
 	DB_G_OUTBOX,
 	DB_G_GIFT,
+	DB_G_COUPON,
 	DB_G_ADMIN,
 	DB_G_USAGE,
 	DB_G_EVENT,

@@ -21,6 +21,8 @@ enum inv_sql {
 	I_CASCADE_CLAIM,
 	I_CASCADE_DONE,
 	I_ITEM_INSERT,
+	I_ITEM_INSERT_LINE,
+	I_ITEM_OPEN_PLANS,
 	I_ITEM_LIST,
 	I_ITEM_OPEN,
 	I_ITEM_CLAIM,
@@ -38,7 +40,7 @@ enum inv_sql {
 #define INV_COLS "id, account_id, number, status, kind, currency, total, " \
 	"UNIX_TIMESTAMP(period_start), UNIX_TIMESTAMP(period_end), " \
 	"UNIX_TIMESTAMP(expires_at), UNIX_TIMESTAMP(paid_at), paid_via, " \
-	"subscription_id, cycle_key"
+	"subscription_id, cycle_key, UNIX_TIMESTAMP(created_at)"
 
 /*
  * The user's views (I_GET, I_LIST) also read the invoice's dunning row,
@@ -82,9 +84,18 @@ static const char *const sqls[I__MAX] = {
 	    "INSERT INTO invoice_items (account_id, invoice_id, description, "
 	    "amount, resource_id, plan, source_key, created_at) VALUES (?, "
 	    "NULLIF(?, 0), LEFT(?, 500), ?, ?, ?, ?, FROM_UNIXTIME(?))",
+	[I_ITEM_INSERT_LINE] =
+	    "INSERT INTO invoice_items (account_id, invoice_id, description, "
+	    "amount, resource_id, plan, redemption_id, created_at) VALUES (?, "
+	    "?, LEFT(?, 500), ?, ?, ?, NULLIF(?, 0), FROM_UNIXTIME(?))",
+	[I_ITEM_OPEN_PLANS] =
+	    "SELECT COALESCE(plan, ''), SUM(amount) FROM invoice_items WHERE "
+	    "account_id = ? AND invoice_id IS NULL AND id <= ? GROUP BY plan "
+	    "ORDER BY plan LIMIT ?",
 	[I_ITEM_LIST] =
-	    "SELECT id, description, amount, resource_id, plan FROM "
-	    "invoice_items WHERE invoice_id = ? ORDER BY id LIMIT ?",
+	    "SELECT id, description, amount, resource_id, plan, "
+	    "redemption_id FROM invoice_items WHERE invoice_id = ? "
+	    "ORDER BY id LIMIT ?",
 	[I_ITEM_OPEN] =
 	    "SELECT COALESCE(SUM(amount), 0), COUNT(*), COALESCE(MAX(id), 0) "
 	    "FROM invoice_items WHERE account_id = ? AND invoice_id IS NULL "
@@ -157,6 +168,7 @@ db_invoice_insert(struct db *db, struct db_invoice *inv, int64_t seq,
 	    now);
 	if (rc == TALLY_OK) {
 		inv->id = db_insert_id(st);
+		inv->created_at = now;
 		snprintf(inv->status, sizeof(inv->status), "pending");
 	}
 	return rc;
@@ -166,12 +178,13 @@ static int
 fetch(struct db *db, struct db_stmt *st, struct db_invoice *i)
 {
 	memset(i, 0, sizeof(*i));
-	return db_fetch(db, st, "iissssiiiiisis", &i->id, &i->account_id,
+	return db_fetch(db, st, "iissssiiiiisisi", &i->id, &i->account_id,
 	    i->number, sizeof(i->number), i->status, sizeof(i->status),
 	    i->kind, sizeof(i->kind), i->currency, sizeof(i->currency),
 	    &i->total, &i->period_start, &i->period_end, &i->expires_at,
 	    &i->paid_at, i->paid_via, sizeof(i->paid_via),
-	    &i->subscription_id, i->cycle_key, sizeof(i->cycle_key));
+	    &i->subscription_id, i->cycle_key, sizeof(i->cycle_key),
+	    &i->created_at);
 }
 
 /* A row of a user's view: the invoice and its dunning columns. */
@@ -326,26 +339,65 @@ db_item_insert(struct db *db, int64_t account_id, int64_t invoice_id,
 }
 
 int
+db_item_insert_line(struct db *db, int64_t account_id, int64_t invoice_id,
+    const char *description, int64_t amount, const char *resource_id,
+    const char *plan, int64_t redemption_id, int64_t now)
+{
+	return db_exec(db, stmt(db, I_ITEM_INSERT_LINE), "iisissii",
+	    account_id, invoice_id, description, amount, resource_id, plan,
+	    redemption_id, now);
+}
+
+static int
+items_fetch(struct db *db, struct db_stmt *st, size_t max,
+    struct db_item *items, size_t *n)
+{
+	struct db_item	*it;
+	int		 rc = TALLY_OK;
+
+	*n = 0;
+	while (*n < max) {
+		it = &items[*n];
+		memset(it, 0, sizeof(*it));
+		rc = db_fetch(db, st, "isissi", &it->id, it->description,
+		    sizeof(it->description), &it->amount, it->resource_id,
+		    sizeof(it->resource_id), it->plan, sizeof(it->plan),
+		    &it->redemption_id);
+		if (rc != TALLY_OK)
+			break;
+		(*n)++;
+	}
+	db_done(st);
+	return rc == TALLY_OK || rc == TALLY_E_NOTFOUND ? TALLY_OK : rc;
+}
+
+int
 db_item_list(struct db *db, int64_t invoice_id, size_t max,
     struct db_item *items, size_t *n)
 {
 	struct db_stmt	*st = stmt(db, I_ITEM_LIST);
-	struct db_item	*it;
 	int		 rc;
 
 	*n = 0;
 	if ((rc = db_exec(db, st, "ii", invoice_id, (int64_t)max)) != TALLY_OK)
 		return rc;
-	while (*n < max) {
-		it = &items[*n];
-		memset(it, 0, sizeof(*it));
-		rc = db_fetch(db, st, "isiss", &it->id, it->description,
-		    sizeof(it->description), &it->amount, it->resource_id,
-		    sizeof(it->resource_id), it->plan, sizeof(it->plan));
-		if (rc != TALLY_OK)
-			break;
+	return items_fetch(db, st, max, items, n);
+}
+
+int
+db_item_open_plans(struct db *db, int64_t account_id, int64_t max_id,
+    size_t max, char (*plans)[64], int64_t *sums, size_t *n)
+{
+	struct db_stmt	*st = stmt(db, I_ITEM_OPEN_PLANS);
+	int		 rc;
+
+	*n = 0;
+	if ((rc = db_exec(db, st, "iii", account_id, max_id, (int64_t)max)) !=
+	    TALLY_OK)
+		return rc;
+	while (*n < max && (rc = db_fetch(db, st, "si", plans[*n], (size_t)64,
+	    &sums[*n])) == TALLY_OK)
 		(*n)++;
-	}
 	db_done(st);
 	return rc == TALLY_OK || rc == TALLY_E_NOTFOUND ? TALLY_OK : rc;
 }

@@ -40,8 +40,18 @@ int	 db_invoice_cascade_done(struct db *, int64_t id);
 int	 db_item_insert(struct db *, int64_t account_id, int64_t invoice_id,
 	    const char *description, int64_t amount, const char *resource_id,
 	    const char *plan, const char *source_key, int64_t now);
+/* A line of invoice invoice_id; redemption_id (0: none) marks a
+ * coupon's discount line. */
+int	 db_item_insert_line(struct db *, int64_t account_id,
+	    int64_t invoice_id, const char *description, int64_t amount,
+	    const char *resource_id, const char *plan, int64_t redemption_id,
+	    int64_t now);
 int	 db_item_list(struct db *, int64_t invoice_id, size_t max,
 	    struct db_item *, size_t *n);
+/* The account's outstanding items up to id max_id (locked by
+ * db_item_open), summed per plan ("" for none).  OUT: plans, sums. */
+int	 db_item_open_plans(struct db *, int64_t account_id, int64_t max_id,
+	    size_t max, char (*plans)[64], int64_t *sums, size_t *n);
 /* Lock the outstanding items: OUT: their sum, count and highest id. */
 int	 db_item_open(struct db *, int64_t account_id, int64_t *sum,
 	    int64_t *count, int64_t *max_id);

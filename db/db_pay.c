@@ -36,7 +36,7 @@ enum pay_sql {
 	"status, UNIX_TIMESTAMP(created_at), UNIX_TIMESTAMP(completed_at), " \
 	"account_id, provider_ref, checkout_url, payment_ref, " \
 	"UNIX_TIMESTAMP(expires_at), refunded_amount, credits_reversed, " \
-	"credits_unrecovered"
+	"credits_unrecovered, bonus_credits, coupon_code"
 
 #define PROFILE_COLS "account_id, stripe_customer, card_pm, card_brand, " \
 	"card_last4, nwc_sealed"
@@ -145,14 +145,15 @@ static int
 fetch_purchase(struct db *db, struct db_stmt *st, struct tally_purchase *p)
 {
 	memset(p, 0, sizeof(*p));
-	return db_fetch(db, st, "isiisssiiisssiiii", &p->id, p->package,
+	return db_fetch(db, st, "isiisssiiisssiiiiis", &p->id, p->package,
 	    sizeof(p->package), &p->credits, &p->amount, p->currency,
 	    sizeof(p->currency), p->method, sizeof(p->method), p->status,
 	    sizeof(p->status), &p->created_at, &p->completed_at,
 	    &p->account_id, p->provider_ref, sizeof(p->provider_ref),
 	    p->checkout_url, sizeof(p->checkout_url), p->payment_ref,
 	    sizeof(p->payment_ref), &p->expires_at, &p->refunded_amount,
-	    &p->credits_reversed, &p->credits_unrecovered);
+	    &p->credits_reversed, &p->credits_unrecovered, &p->bonus_credits,
+	    p->coupon_code, sizeof(p->coupon_code));
 }
 
 static int

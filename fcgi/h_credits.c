@@ -189,6 +189,7 @@ h_credits_purchase_get(struct http_req *req)
 
 struct purchase_call {
 	const struct core_package *pk;
+	const char	*coupon;
 	struct tally_purchase p;
 	char		 err[256];
 };
@@ -201,7 +202,7 @@ card_purchase_tx(struct http_req *req, void *arg)
 	int		 rc;
 
 	rc = op_card_purchase_tx(req->db, &req->app->cfg, &req->account, c->pk,
-	    req->now, &c->p, c->err, sizeof(c->err));
+	    c->coupon, req->now, &c->p, c->err, sizeof(c->err));
 	if (rc != TALLY_OK)
 		return rc;
 	o = http_purchase_json(&c->p);
@@ -230,6 +231,8 @@ h_credits_purchase_create(struct http_req *req)
 		    "\"lightning\"");
 		return;
 	}
+	if (http_coupon_or_respond(req, "coupon", 0, &c.coupon) != TALLY_OK)
+		return;
 	if (strcmp(method, "card") == 0) {
 		if (req->app->cfg.stripe_secret_key[0] == '\0') {
 			http_bad_field(req, "method", "card payments are not "
@@ -239,7 +242,7 @@ h_credits_purchase_create(struct http_req *req)
 		http_tx(req, card_purchase_tx, &c);
 		return;
 	}
-	h_lightning_purchase(req, c.pk);
+	h_lightning_purchase(req, c.pk, c.coupon);
 }
 
 void

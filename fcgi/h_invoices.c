@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/invoice_doc.h"
 #include "core/json.h"
 #include "core/ops/log.h"
 #include "core/ops/card.h"
@@ -76,6 +77,10 @@ http_invoice_json(struct db *db, const struct db_invoice *inv, int items)
 			if (its[i].plan[0] != '\0')
 				json_object_set_new(it, "plan",
 				    json_string(its[i].plan));
+			/* A coupon's line (its own, negative). */
+			if (its[i].redemption_id != 0)
+				json_object_set_new(it, "discount",
+				    json_true());
 			json_array_append_new(a, it);
 		}
 		json_object_set_new(o, "items", a);
@@ -136,6 +141,85 @@ h_invoice_get(struct http_req *req)
 	if (invoice_or_respond(req, &inv) != TALLY_OK)
 		return;
 	http_reply(req, 200, http_invoice_json(req->db, &inv, 1));
+}
+
+/*
+ * The printable document: the account's invoice as an HTML page in its
+ * locale (or ?lang=en|de), under a CSP that lets nothing run or load.
+ */
+void
+h_invoice_document(struct http_req *req)
+{
+	const struct core_config *cfg = &req->app->cfg;
+	static __thread char csp[512];
+	struct op_invoice_doc doc;
+	struct core_invoice_doc d;
+	struct core_doc_line *lines = NULL;
+	char		 lang[8], (*detail)[1100] = NULL, *html;
+	int64_t		 id = http_parse_id(req->caps.v[0]);
+	size_t		 i, len;
+	int		 rc;
+
+	memset(&doc, 0, sizeof(doc));
+	rc = id < 0 ? TALLY_E_NOTFOUND : op_invoice_document(req->db,
+	    req->account.id, id, &doc);
+	if (rc != TALLY_OK)
+		goto fail;
+	memset(&d, 0, sizeof(d));
+	d.locale = req->account.locale;
+	if (http_query(req, "lang", lang, sizeof(lang)) == 1 &&
+	    (strcmp(lang, "en") == 0 || strcmp(lang, "de") == 0))
+		d.locale = lang;
+	d.seller_name = cfg->seller_name;
+	d.seller_address = cfg->seller_address;
+	d.seller_tax_id = cfg->seller_tax_id;
+	d.seller_email = cfg->seller_email;
+	d.buyer_email = req->account.email;
+	d.buyer_id = req->account.user_id;
+	d.number = doc.inv.number;
+	d.status = doc.inv.status;
+	d.currency = doc.inv.currency;
+	d.paid_via = doc.inv.paid_via;
+	d.issued_at = doc.inv.created_at;
+	d.expires_at = doc.inv.expires_at;
+	d.paid_at = doc.inv.paid_at;
+	d.period_start = doc.inv.period_start;
+	d.period_end = doc.inv.period_end;
+	d.total = doc.inv.total;
+	if (doc.nitems > 0 &&
+	    ((lines = calloc(doc.nitems, sizeof(*lines))) == NULL ||
+	    (detail = calloc(doc.nitems, sizeof(*detail))) == NULL)) {
+		rc = TALLY_E_NOMEM;
+		goto fail;
+	}
+	for (i = 0; i < doc.nitems; i++) {
+		lines[i].description = doc.items[i].description;
+		lines[i].amount = doc.items[i].amount;
+		lines[i].discount = doc.items[i].redemption_id != 0;
+		if (doc.items[i].resource_id[0] != '\0') {
+			snprintf(detail[i], sizeof(detail[i]), "%s%s%s",
+			    doc.items[i].resource_id, doc.items[i].plan[0] ?
+			    " \xc2\xb7 " : "", doc.items[i].plan);
+			lines[i].detail = detail[i];
+		}
+	}
+	d.lines = lines;
+	d.nlines = doc.nitems;
+	if ((rc = core_invoice_doc_html(&d, &html, &len)) != TALLY_OK)
+		goto fail;
+	if (csp[0] == '\0')
+		core_invoice_doc_csp(csp, sizeof(csp));
+	http_reply_html(req, html, csp);
+	free(detail);
+	free(lines);
+	op_invoice_doc_free(&doc);
+	return;
+fail:
+	free(detail);
+	free(lines);
+	op_invoice_doc_free(&doc);
+	http_fail(req, rc, rc == TALLY_E_NOTFOUND ? "no such invoice" : NULL,
+	    NULL);
 }
 
 /* Why an invoice that is not pending cannot be paid. */

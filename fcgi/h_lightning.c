@@ -8,6 +8,7 @@
 
 struct ln_call {
 	const struct core_package *pk;
+	const char	*coupon;
 	struct tally_purchase p;
 	struct db_ln	 ln;
 	char		 err[256];
@@ -29,7 +30,7 @@ purchase_tx(struct http_req *req, void *arg)
 	int		 rc;
 
 	rc = op_ln_purchase_tx(req->db, &req->app->cfg, &req->account, c->pk,
-	    req->now, &c->p, &c->ln, c->err, sizeof(c->err));
+	    c->coupon, req->now, &c->p, &c->ln, c->err, sizeof(c->err));
 	if (rc != TALLY_OK)
 		return rc;
 	o = http_purchase_json(&c->p);
@@ -53,7 +54,8 @@ http_lightning_configured(const struct core_config *cfg)
 }
 
 void
-h_lightning_purchase(struct http_req *req, const struct core_package *pk)
+h_lightning_purchase(struct http_req *req, const struct core_package *pk,
+    const char *coupon)
 {
 	struct ln_call	 c;
 
@@ -64,5 +66,6 @@ h_lightning_purchase(struct http_req *req, const struct core_package *pk)
 	}
 	memset(&c, 0, sizeof(c));
 	c.pk = pk;
+	c.coupon = coupon;
 	http_tx(req, purchase_tx, &c);
 }

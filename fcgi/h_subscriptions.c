@@ -16,6 +16,7 @@
 struct sub_call {
 	const struct core_product *p;
 	int		 iv;
+	const char	*coupon;
 	struct db_sub	 s;
 };
 
@@ -170,9 +171,16 @@ activate_invoice_tx(struct http_req *req, void *arg)
 	int		 rc;
 
 	rc = op_invoice_sub_activate_tx(req->db, &req->app->cfg, &req->account,
-	    c->p, c->iv, req->now, &c->s, &inv);
-	if (rc != TALLY_OK)
+	    c->p, c->iv, c->coupon, req->now, &c->s, &inv);
+	if (rc == TALLY_E_CONFLICT)
+		req->err_message = "the first invoice is issued already and "
+		    "its amount cannot change; pay it, or apply the coupon "
+		    "(POST /coupons/apply) for the invoices after it";
+	if (rc != TALLY_OK) {
+		if (rc >= TALLY_E_COUPON_UNKNOWN && rc <= TALLY_E_COUPON_APPLIED)
+			req->err_field = "coupon";
 		return rc;
+	}
 	c->s.invoice_id = inv.id;
 	o = sub_json(&req->app->cfg, &c->s);
 	if (inv.id != 0) {
@@ -191,8 +199,14 @@ h_subscription_activate(struct http_req *req)
 
 	memset(&c, 0, sizeof(c));
 	if ((c.p = product_or_respond(req)) == NULL ||
-	    interval_or_respond(req, c.p, &c.iv) != TALLY_OK)
+	    interval_or_respond(req, c.p, &c.iv) != TALLY_OK ||
+	    http_coupon_or_respond(req, "coupon", 0, &c.coupon) != TALLY_OK)
 		return;
+	if (c.coupon != NULL && c.p->billing == CORE_BILLING_CREDITS) {
+		http_bad_field(req, "coupon", "coupons apply to invoice-billed "
+		    "products, not to ones paid with credits");
+		return;
+	}
 	http_tx(req, c.p->billing == CORE_BILLING_CREDITS ? activate_tx :
 	    activate_invoice_tx, &c);
 }

@@ -58,15 +58,25 @@ void	 h_webhook_lightning(struct http_req *);
 
 /* h_lightning.c */
 struct core_package;
-void	 h_lightning_purchase(struct http_req *, const struct core_package *);
+void	 h_lightning_purchase(struct http_req *, const struct core_package *,
+	    const char *coupon);
 
 /* h_invoices.c */
 void	 h_invoices_list(struct http_req *);
 void	 h_invoice_get(struct http_req *);
+void	 h_invoice_document(struct http_req *);
 void	 h_invoice_pay(struct http_req *);
 void	 h_invoice_reissue(struct http_req *);
 void	 h_admin_mark_paid(struct http_req *);
 void	 h_internal_activity(struct http_req *);
+
+/* h_coupons.c */
+void	 h_admin_coupon_create(struct http_req *);
+void	 h_admin_coupons_list(struct http_req *);
+void	 h_admin_coupon_get(struct http_req *);
+void	 h_admin_coupon_deactivate(struct http_req *);
+void	 h_coupon_apply(struct http_req *);
+void	 h_coupons_mine(struct http_req *);
 
 /* h_admin.c */
 void	 h_admin_adjust(struct http_req *);

@@ -54,6 +54,13 @@ http_reply_text(struct http_req *req, char *text, const char *type)
 }
 
 void
+http_reply_html(struct http_req *req, char *html, const char *csp)
+{
+	http_reply_text(req, html, "text/html; charset=utf-8");
+	req->csp = csp;
+}
+
+void
 http_fail(struct http_req *req, int rc, const char *message,
     const char *field)
 {
@@ -177,6 +184,11 @@ http_purchase_json(const struct tally_purchase *p)
 	if (p->refunded_amount > 0)
 		json_object_set_new(o, "refunded_amount",
 		    json_integer(p->refunded_amount));
+	if (p->coupon_code[0] != '\0') {
+		json_object_set_new(o, "coupon", json_string(p->coupon_code));
+		json_object_set_new(o, "bonus_credits",
+		    json_integer(p->bonus_credits));
+	}
 	return o;
 }
 
@@ -207,15 +219,23 @@ key_equal(const char *given, const struct http_key *want)
 	return CRYPTO_memcmp(a, want->sha, sizeof(a)) == 0;
 }
 
-/* The bearer token: verified, the caller set; no database work. */
+/*
+ * The bearer token: verified, the caller set; no database work.  With
+ * query set and no Authorization header, the token may be the query's
+ * access_token (a page opened by a link cannot send a header); the
+ * request log never records a query string.
+ */
 static int
-auth_token(struct http_req *req)
+auth_token(struct http_req *req, int query)
 {
-	const char	*h;
+	const char	*h = http_param(req, "HTTP_AUTHORIZATION");
+	char		 qtok[8192];
 	int		 rc;
 
-	if ((h = core_bearer_token(http_param(req, "HTTP_AUTHORIZATION"))) ==
-	    NULL)
+	if (h == NULL && query && http_query(req, "access_token", qtok,
+	    sizeof(qtok)) == 1)
+		h = qtok;
+	else if ((h = core_bearer_token(h)) == NULL)
 		return TALLY_E_UNAUTHORIZED;
 	rc = op_jwks_verify(req->app->jwks, h, strlen(h), req->now,
 	    &req->claims);
@@ -231,11 +251,11 @@ auth_token(struct http_req *req)
 
 /* The token, then the caller's account (created on a first request). */
 static int
-auth_user(struct http_req *req)
+auth_user(struct http_req *req, int query)
 {
 	int	 rc;
 
-	if ((rc = auth_token(req)) != TALLY_OK)
+	if ((rc = auth_token(req, query)) != TALLY_OK)
 		return rc;
 	return op_account_ensure(req->db, req->claims.sub,
 	    req->claims.email[0] ? req->claims.email : NULL,
@@ -252,9 +272,11 @@ authenticate(struct http_req *req, enum route_auth auth)
 	case AUTH_NONE:
 		return TALLY_OK;
 	case AUTH_USER:
-		return auth_user(req);
+		return auth_user(req, 0);
+	case AUTH_USER_QUERY:
+		return auth_user(req, 1);
 	case AUTH_TOKEN:
-		return auth_token(req);
+		return auth_token(req, 0);
 	case AUTH_SERVICE:
 		if (!key_equal(http_param(req, "HTTP_X_SERVICE_KEY"),
 		    &req->app->service_key))
@@ -419,6 +441,12 @@ send_response(struct http_req *req)
 		body = req->text;
 		header(head, sizeof(head), "Content-Type: %s\r\n"
 		    "Content-Length: %zu\r\n", req->text_type, strlen(body));
+		/* A page: its own policy (the web server sets none for
+		 * /api/), never sniffed, no Referer. */
+		if (req->csp != NULL)
+			header(head, sizeof(head), "Content-Security-Policy: "
+			    "%s\r\nX-Content-Type-Options: nosniff\r\n"
+			    "Referrer-Policy: no-referrer\r\n", req->csp);
 	} else if (req->status != 204) {
 		if (req->resp != NULL &&
 		    (text = json_dumps(req->resp, JSON_COMPACT)) != NULL)

@@ -70,9 +70,11 @@ struct http_req {
 	int			 preflight;	/* a CORS OPTIONS request */
 	const char		*gate_product;	/* AUTHORIZER: the product */
 	int64_t			 retry_after;	/* 429: seconds, or 0 */
-	/* A text body instead of JSON (the metrics), owned: freed after. */
+	/* A text body instead of JSON (the metrics, the invoice
+	 * document), owned: freed after. */
 	char			*text;
 	const char		*text_type;
+	const char		*csp;	/* a page's Content-Security-Policy */
 	size_t			 metric_route;	/* fcgi/metrics.h route label */
 	/* Detail for an error chosen by a handler's result code. */
 	const char		*err_message;
@@ -88,6 +90,13 @@ void	 http_reply_text(struct http_req *, char *text, const char *type);
 
 /* Set the response to status and body (reference stolen). */
 void	 http_reply(struct http_req *, int status, json_t *body);
+
+/*
+ * Set the response to a 200 HTML page (text/html; charset=utf-8, no NUL)
+ * served under the Content-Security-Policy csp (a string that outlives
+ * the request); html is malloc'd and taken over.
+ */
+void	 http_reply_html(struct http_req *, char *html, const char *csp);
 
 /*
  * Set an error response for result code rc (fcgi/http_error.c maps it to
@@ -135,6 +144,14 @@ void	 http_tx(struct http_req *, http_tx_fn fn, void *arg);
  * round trip in all; with a key it runs in http_tx's transaction.
  */
 void	 http_call(struct http_req *, http_tx_fn fn, void *arg);
+
+/*
+ * The coupon code string field of the body (fcgi/h_coupons.c); absent
+ * gives NULL unless required.  On a bad one the 400 is set and
+ * TALLY_E_INVALID returned.
+ */
+int	 http_coupon_or_respond(struct http_req *, const char *field,
+	    int required, const char **code);
 
 /* Formatting helpers for response objects. */
 json_t	*http_time(int64_t t);		/* ISO string, or null for 0 */

@@ -53,6 +53,20 @@ static const struct http_error errors[TALLY__MAX] = {
 	[TALLY_E_PROVIDER] = { 502, "provider_error", "the payment provider "
 	    "could not be reached or refused the request; nothing was "
 	    "charged, try again" },
+	[TALLY_E_COUPON_UNKNOWN] = { 404, "coupon_not_found",
+	    "no coupon has this code" },
+	[TALLY_E_COUPON_INACTIVE] = { 409, "coupon_inactive",
+	    "this coupon is no longer offered" },
+	[TALLY_E_COUPON_EXPIRED] = { 409, "coupon_expired",
+	    "this coupon has expired" },
+	[TALLY_E_COUPON_EXHAUSTED] = { 409, "coupon_exhausted",
+	    "this coupon has been used as often as it may be" },
+	[TALLY_E_COUPON_INAPPLICABLE] = { 409, "coupon_not_applicable",
+	    "this coupon does not apply to that product, plan or package" },
+	[TALLY_E_COUPON_REDEEMED] = { 409, "coupon_already_redeemed",
+	    "this account has redeemed this coupon already" },
+	[TALLY_E_COUPON_APPLIED] = { 409, "coupon_already_applied",
+	    "a coupon is applied there already" },
 };
 
 void

@@ -50,6 +50,8 @@ static const struct route routes[] = {
 
 	{ "GET", "/invoices", AUTH_USER, BODY_NONE, h_invoices_list },
 	{ "GET", "/invoices/{id}", AUTH_USER, BODY_NONE, h_invoice_get },
+	{ "GET", "/invoices/{id}/document", AUTH_USER_QUERY, BODY_NONE,
+	    h_invoice_document },
 	{ "POST", "/invoices/{id}/pay", AUTH_USER, BODY_JSON, h_invoice_pay },
 	{ "POST", "/invoices/{id}/reissue", AUTH_USER, BODY_NONE,
 	    h_invoice_reissue },
@@ -84,6 +86,17 @@ static const struct route routes[] = {
 	    h_internal_refund },
 	{ "POST", "/internal/credits/init", AUTH_SERVICE, BODY_JSON,
 	    h_internal_init },
+
+	{ "POST", "/coupons/apply", AUTH_USER, BODY_JSON, h_coupon_apply },
+	{ "GET", "/coupons", AUTH_USER, BODY_NONE, h_coupons_mine },
+	{ "POST", "/admin/coupons", AUTH_ADMIN, BODY_JSON,
+	    h_admin_coupon_create },
+	{ "GET", "/admin/coupons", AUTH_ADMIN, BODY_NONE,
+	    h_admin_coupons_list },
+	{ "GET", "/admin/coupons/{id}", AUTH_ADMIN, BODY_NONE,
+	    h_admin_coupon_get },
+	{ "POST", "/admin/coupons/{id}/deactivate", AUTH_ADMIN, BODY_NONE,
+	    h_admin_coupon_deactivate },
 
 	{ "POST", "/admin/credits/adjust", AUTH_ADMIN, BODY_JSON,
 	    h_admin_adjust },

@@ -13,6 +13,8 @@ enum route_auth {
 	AUTH_USER,	/* Authorization: Bearer JWT; req->account loaded */
 	AUTH_TOKEN,	/* the same JWT, account not loaded: the handler's
 			 * one call finds it by user id (hot paths) */
+	AUTH_USER_QUERY, /* AUTH_USER, or the same JWT as ?access_token=
+			 * (RFC 6750 2.3): a page a browser opens by link */
 	AUTH_SERVICE,	/* X-Service-Key */
 	AUTH_ADMIN	/* X-Admin-Key */
 };

@@ -12,6 +12,7 @@
 #include "core/ops/card.h"
 #include "core/ops/event.h"
 #include "core/ops/subscription.h"
+#include "core/ops/coupon.h"
 #include "core/ops/invoice.h"
 #include "core/plan.h"
 #include "core/result.h"
@@ -49,9 +50,11 @@ op_purchase_list(struct db *db, int64_t account_id, size_t max,
 int
 op_purchase_insert_tx(struct db *db, const struct core_config *cfg,
     const struct tally_account *a, const struct core_package *pk,
-    const char *method, int64_t expires_at, int64_t now,
+    const char *method, const char *coupon, int64_t expires_at, int64_t now,
     struct tally_purchase *p)
 {
+	int	 rc;
+
 	memset(p, 0, sizeof(*p));
 	p->account_id = a->id;
 	snprintf(p->package, sizeof(p->package), "%s", pk->id);
@@ -60,7 +63,11 @@ op_purchase_insert_tx(struct db *db, const struct core_config *cfg,
 	snprintf(p->currency, sizeof(p->currency), "%s", cfg->currency);
 	snprintf(p->method, sizeof(p->method), "%s", method);
 	p->expires_at = expires_at;
-	return db_purchase_insert(db, p, now);
+	if ((rc = db_purchase_insert(db, p, now)) != TALLY_OK || coupon == NULL)
+		return rc;
+	/* Before any provider is asked: a bad code leaves nothing behind. */
+	return op_coupon_purchase_tx(db, a, pk, coupon, p->id, now,
+	    &p->bonus_credits, p->coupon_code);
 }
 
 /*
@@ -135,13 +142,14 @@ checkout_payment(const struct core_config *cfg, const char *meta_key,
 int
 op_card_purchase_tx(struct db *db, const struct core_config *cfg,
     const struct tally_account *a, const struct core_package *pk,
-    int64_t now, struct tally_purchase *p, char *err, size_t errsz)
+    const char *coupon, int64_t now, struct tally_purchase *p, char *err,
+    size_t errsz)
 {
 	struct db_profile prof;
 	char		 idem[64];
 	int		 rc;
 
-	if ((rc = op_purchase_insert_tx(db, cfg, a, pk, "card", now +
+	if ((rc = op_purchase_insert_tx(db, cfg, a, pk, "card", coupon, now +
 	    cfg->stripe_checkout_ttl_minutes * 60, now, p)) != TALLY_OK)
 		return rc;
 	rc = db_profile_get(db, a->id, &prof);
@@ -446,6 +454,17 @@ op_purchase_paid_tx(struct db *db, struct tally_purchase *p, int64_t amount,
 		return TALLY_OK;	/* credited by an earlier event */
 	if (rc != TALLY_OK)
 		return rc;
+	/* A coupon's bonus: its own ledger row, with the credit, once. */
+	if (p->bonus_credits > 0) {
+		snprintf(key, sizeof(key), "purchase:%lld:bonus",
+		    (long long)p->id);
+		snprintf(desc, sizeof(desc), "Coupon %s bonus, purchase #%lld",
+		    p->coupon_code, (long long)p->id);
+		if ((rc = db_ledger_apply(db, p->account_id, TX_BONUS,
+		    p->bonus_credits, "coupon", desc, key, now, &tx)) !=
+		    TALLY_OK)
+			return rc;
+	}
 	snprintf(p->status, sizeof(p->status), "succeeded");
 	p->completed_at = now;
 	if ((rc = db_purchase_set_status(db, p->id, "succeeded", now,

@@ -20,11 +20,14 @@ int	 op_purchase_get(struct db *, int64_t account_id, int64_t id,
 /* The account's purchases, newest first, at most max.  OUT: ps[0..*n). */
 int	 op_purchase_list(struct db *, int64_t account_id, size_t max,
 	    struct tally_purchase *ps, size_t *n);
-/* Insert a pending purchase of package pk by method (card, lightning). */
+/*
+ * Insert a pending purchase of package pk by method (card, lightning),
+ * with the bonus of coupon (may be NULL; errors of op_coupon_purchase_tx).
+ */
 int	 op_purchase_insert_tx(struct db *, const struct core_config *,
 	    const struct tally_account *, const struct core_package *pk,
-	    const char *method, int64_t expires_at, int64_t now,
-	    struct tally_purchase *p);
+	    const char *method, const char *coupon, int64_t expires_at,
+	    int64_t now, struct tally_purchase *p);
 
 /*
  * Create a pending purchase of package pk and its Checkout Session, in the
@@ -34,7 +37,8 @@ int	 op_purchase_insert_tx(struct db *, const struct core_config *,
  */
 int	 op_card_purchase_tx(struct db *, const struct core_config *,
 	    const struct tally_account *, const struct core_package *pk,
-	    int64_t now, struct tally_purchase *p, char *err, size_t errsz);
+	    const char *coupon, int64_t now, struct tally_purchase *p,
+	    char *err, size_t errsz);
 
 /*
  * A Checkout Session in setup mode for the account, creating its Stripe
@@ -96,7 +100,8 @@ int	 op_card_invoice_checkout(const struct core_config *,
 	    size_t errsz);
 
 /*
- * Credit a paid purchase once (ledger effect key purchase:ID) and mark it
+ * Credit a paid purchase once (ledger effect key purchase:ID, and its
+ * coupon's bonus as a row of kind bonus, purchase:ID:bonus) and mark it
  * succeeded; shared by card and Lightning.  amount and currency are what
  * the provider says was paid: a mismatch is logged and not credited
  * (TALLY_E_CONFLICT).

@@ -12,12 +12,14 @@
 #include "core/ops/card.h"
 #include "core/ops/duplicate.h"
 #include "core/ops/event.h"
+#include "core/ops/coupon.h"
 #include "core/ops/invoice.h"
 #include "core/ops/invoice_sub.h"
 #include "core/ops/lightning.h"
 #include "core/ops/log.h"
 #include "core/ops/mail.h"
 #include "core/result.h"
+#include "core/subscription.h"
 #include "core/timeutil.h"
 #include "db/db.h"
 #include "db/db_invoice.h"
@@ -46,6 +48,19 @@ insert_numbered(struct db *db, struct db_invoice *inv, int64_t now)
 	return db_invoice_insert(db, inv, seq, now);
 }
 
+/* An invoice a coupon took all of is paid at once (and has its effect). */
+static int
+paid_by_coupon(struct db *db, const struct core_config *cfg,
+    struct db_invoice *inv, int64_t now)
+{
+	int	 rc;
+
+	if ((rc = op_invoice_paid_tx(db, cfg, inv->id, 0, inv->currency,
+	    "coupon", NULL, now)) != TALLY_OK)
+		return rc;
+	return db_invoice_lock(db, inv->id, inv);
+}
+
 int
 op_invoice_create_tx(struct db *db, const struct core_config *cfg,
     int64_t account_id, const char *kind, const struct op_item *items,
@@ -55,13 +70,16 @@ op_invoice_create_tx(struct db *db, const struct core_config *cfg,
 {
 	int64_t		 total = 0;
 	size_t		 i;
-	int		 rc;
+	int		 rc, discounted = 0;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if ((rc = core_money_add(total, items[i].amount, &total)) !=
 		    TALLY_OK)
 			return rc;
-	if (total <= 0)
+		discounted |= items[i].redemption_id != 0;
+	}
+	/* Only a coupon brings a total to 0 (core_coupon_discount). */
+	if (total < 0 || (total == 0 && !discounted))
 		return TALLY_E_INVALID;
 	memset(inv, 0, sizeof(*inv));
 	inv->account_id = account_id;
@@ -78,18 +96,25 @@ op_invoice_create_tx(struct db *db, const struct core_config *cfg,
 	if ((rc = insert_numbered(db, inv, now)) != TALLY_OK)
 		return rc;
 	for (i = 0; i < n; i++)
-		if ((rc = db_item_insert(db, account_id, inv->id,
+		if ((rc = db_item_insert_line(db, account_id, inv->id,
 		    items[i].description, items[i].amount, items[i].resource_id,
-		    items[i].plan, NULL, now)) != TALLY_OK)
+		    items[i].plan, items[i].redemption_id, now)) != TALLY_OK)
 			return rc;
-	return op_event_tx(db, CORE_EV_INVOICE_CREATED, inv->id, now);
+	if ((rc = op_event_tx(db, CORE_EV_INVOICE_CREATED, inv->id, now)) !=
+	    TALLY_OK)
+		return rc;
+	return total == 0 ? paid_by_coupon(db, cfg, inv, now) : TALLY_OK;
 }
 
 int
 op_invoice_claim_tx(struct db *db, const struct core_config *cfg,
     int64_t account_id, int64_t now, int *created, struct db_invoice *inv)
 {
-	int64_t		 sum, count, max_id;
+	struct op_item	 line;
+	char		 plans[CORE_CATALOG_MAX + 1][64], desc[128];
+	int64_t		 sum, count, max_id, anchor, period = 0, end;
+	int64_t		 sums[CORE_CATALOG_MAX + 1];
+	size_t		 np;
 	int		 rc;
 
 	*created = 0;
@@ -99,16 +124,36 @@ op_invoice_claim_tx(struct db *db, const struct core_config *cfg,
 	/* A net credit stays outstanding and reduces the next invoice. */
 	if (count == 0 || sum <= 0)
 		return TALLY_OK;
+	/* A coupon on the plans: its line, counted in the billing period
+	 * the claim falls in. */
+	if ((rc = db_anchor_lock(db, account_id, &anchor)) != TALLY_OK)
+		return rc;
+	if (anchor != 0 && anchor <= now && (rc = core_period_find(anchor,
+	    CORE_INTERVAL_MONTHLY, now, NULL, &period, &end)) != TALLY_OK)
+		return rc;
+	if ((rc = db_item_open_plans(db, account_id, max_id,
+	    CORE_CATALOG_MAX + 1, plans, sums, &np)) != TALLY_OK ||
+	    (rc = op_coupon_discount_plans_tx(db, account_id, period, plans,
+	    sums, np, now, &line, desc, sizeof(desc))) != TALLY_OK)
+		return rc;
 	memset(inv, 0, sizeof(*inv));
 	inv->account_id = account_id;
 	snprintf(inv->kind, sizeof(inv->kind), "usage");
 	snprintf(inv->currency, sizeof(inv->currency), "%s", cfg->currency);
-	inv->total = sum;
+	if ((rc = core_money_add(sum, line.amount, &inv->total)) != TALLY_OK)
+		return rc;
 	if ((rc = insert_numbered(db, inv, now)) != TALLY_OK ||
 	    (rc = db_item_claim(db, account_id, inv->id, max_id)) != TALLY_OK)
 		return rc;
+	if (line.amount != 0 && (rc = db_item_insert_line(db, account_id,
+	    inv->id, line.description, line.amount, NULL, NULL,
+	    line.redemption_id, now)) != TALLY_OK)
+		return rc;
 	*created = 1;
-	return op_event_tx(db, CORE_EV_INVOICE_CREATED, inv->id, now);
+	if ((rc = op_event_tx(db, CORE_EV_INVOICE_CREATED, inv->id, now)) !=
+	    TALLY_OK)
+		return rc;
+	return inv->total == 0 ? paid_by_coupon(db, cfg, inv, now) : TALLY_OK;
 }
 
 int
@@ -130,6 +175,28 @@ op_invoice_items(struct db *db, int64_t invoice_id, size_t max,
     struct db_item *items, size_t *n)
 {
 	return db_item_list(db, invoice_id, max, items, n);
+}
+
+int
+op_invoice_document(struct db *db, int64_t account_id, int64_t id,
+    struct op_invoice_doc *doc)
+{
+	int	 rc;
+
+	memset(doc, 0, sizeof(*doc));
+	if ((rc = db_invoice_get(db, account_id, id, &doc->inv)) != TALLY_OK)
+		return rc;
+	if ((doc->items = calloc(ITEMS_MAX, sizeof(*doc->items))) == NULL)
+		return TALLY_E_NOMEM;
+	return db_item_list(db, id, ITEMS_MAX, doc->items, &doc->nitems);
+}
+
+void
+op_invoice_doc_free(struct op_invoice_doc *doc)
+{
+	free(doc->items);
+	doc->items = NULL;
+	doc->nitems = 0;
 }
 
 int
@@ -389,6 +456,8 @@ op_invoice_reissue_tx(struct db *db, const struct core_config *cfg,
 		ops[i].resource_id = items[i].resource_id[0] ?
 		    items[i].resource_id : NULL;
 		ops[i].plan = items[i].plan[0] ? items[i].plan : NULL;
+		/* The discount of the cycle goes with it, counted once. */
+		ops[i].redemption_id = items[i].redemption_id;
 	}
 	if (rc == TALLY_OK)
 		rc = op_invoice_create_tx(db, cfg, a->id, old.kind, ops, n,

@@ -20,6 +20,7 @@ struct op_item {
 	int64_t		 amount;
 	const char	*resource_id;	/* may be NULL */
 	const char	*plan;		/* may be NULL */
+	int64_t		 redemption_id;	/* a coupon's discount line; 0: not */
 };
 
 /*
@@ -107,6 +108,22 @@ int	 op_invoice_mark_paid_tx(struct db *, const struct core_config *,
 int	 op_invoice_reissue_tx(struct db *, const struct core_config *,
 	    const struct tally_account *, int64_t id, int64_t now,
 	    struct db_invoice *inv);
+
+/* Everything the printable document of an invoice shows. */
+struct op_invoice_doc {
+	struct db_invoice	 inv;
+	struct db_item		*items;		/* malloc'd: op_invoice_doc_free */
+	size_t			 nitems;
+};
+
+/*
+ * The account's invoice id with its lines, for its document; another
+ * account's is TALLY_E_NOTFOUND.  OUT: *doc (free with
+ * op_invoice_doc_free, also after an error).
+ */
+int	 op_invoice_document(struct db *, int64_t account_id, int64_t id,
+	    struct op_invoice_doc *doc);
+void	 op_invoice_doc_free(struct op_invoice_doc *);
 
 /* What the invoice and plan jobs did, for their log lines. */
 struct op_invoice_counts {

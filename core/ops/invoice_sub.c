@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "core/ops/event.h"
+#include "core/ops/coupon.h"
 #include "core/ops/invoice.h"
 #include "core/ops/invoice_sub.h"
 #include "core/ops/log.h"
@@ -86,26 +87,34 @@ sub_invoice(struct db *db, const struct core_config *cfg,
     int64_t start, int64_t end, const char *cycle_key, int64_t now,
     struct db_invoice *inv)
 {
-	struct op_item	 item;
-	char		 desc[256], from[32], to[32];
+	struct op_item	 items[2];
+	char		 desc[256], ddesc[128], from[32], to[32];
+	int		 rc;
 
 	core_time_format_iso(start, from, sizeof(from));
 	core_time_format_iso(end, to, sizeof(to));
 	snprintf(desc, sizeof(desc), "%s, %s, %.10s to %.10s", p->name,
 	    core_interval_name(iv), from, to);
-	memset(&item, 0, sizeof(item));
-	item.description = desc;
-	item.amount = p->price[iv];
+	memset(items, 0, sizeof(items));
+	items[0].description = desc;
+	items[0].amount = p->price[iv];
+	/* A coupon on the subscription: its own negative line. */
+	if ((rc = op_coupon_discount_tx(db, s->account_id, s->id, p->id,
+	    start, items, 1, now, &items[1], ddesc, sizeof(ddesc))) !=
+	    TALLY_OK)
+		return rc;
 	return op_invoice_create_tx(db, cfg, s->account_id, "subscription",
-	    &item, 1, start, end, now + p->invoice_ttl_hours * 3600, s->id,
-	    cycle_key, now, inv);
+	    items, items[1].amount != 0 ? 2 : 1, start, end,
+	    now + p->invoice_ttl_hours * 3600, s->id, cycle_key, now, inv);
 }
 
 int
 op_invoice_sub_activate_tx(struct db *db, const struct core_config *cfg,
     const struct tally_account *a, const struct core_product *p, int iv,
-    int64_t now, struct db_sub *s, struct db_invoice *inv)
+    const char *coupon, int64_t now, struct db_sub *s,
+    struct db_invoice *inv)
 {
+	struct db_redemption r;
 	struct db_invoice cur;
 	char		 key[96];
 	int64_t		 start, end;
@@ -120,7 +129,11 @@ op_invoice_sub_activate_tx(struct db *db, const struct core_config *cfg,
 		snprintf(s->interval, sizeof(s->interval), "%s",
 		    core_interval_name(iv));
 		s->cancel_at_period_end = 0;
-		return db_sub_update(db, s, now);
+		if ((rc = db_sub_update(db, s, now)) != TALLY_OK)
+			return rc;
+		/* Running already: the coupon takes the next invoice. */
+		return coupon != NULL ? op_coupon_apply_tx(db, cfg, a, coupon,
+		    p->id, now, &r) : TALLY_OK;
 	}
 	snprintf(s->interval, sizeof(s->interval), "%s",
 	    core_interval_name(iv));
@@ -131,6 +144,10 @@ op_invoice_sub_activate_tx(struct db *db, const struct core_config *cfg,
 		if (db_invoice_by_cycle(db, key, &cur) == TALLY_OK &&
 		    strcmp(cur.status, "pending") == 0 &&
 		    cur.expires_at > now) {
+			/* Its amount may be on a checkout or a Lightning
+			 * invoice already: a coupon cannot change it. */
+			if (coupon != NULL)
+				return TALLY_E_CONFLICT;
 			*inv = cur;
 			return TALLY_OK;
 		}
@@ -146,15 +163,24 @@ op_invoice_sub_activate_tx(struct db *db, const struct core_config *cfg,
 	s->cancel_at_period_end = 0;
 	s->paused_at = 0;
 	s->run_no++;
+	s->end_months = core_interval_months(iv);
 	if (s->id == 0 && (rc = db_sub_insert(db, s, now)) != TALLY_OK)
+		return rc;
+	/* The row as it is now, before paying the invoice may change it. */
+	if ((rc = db_sub_update(db, s, now)) != TALLY_OK)
+		return rc;
+	if (coupon != NULL && (rc = op_coupon_apply_tx(db, cfg, a, coupon,
+	    p->id, now, &r)) != TALLY_OK)
 		return rc;
 	snprintf(key, sizeof(key), "first:%lld:%lld", (long long)s->id,
 	    (long long)s->run_no);
 	if ((rc = sub_invoice(db, cfg, p, s, iv, now, end, key, now, inv)) !=
 	    TALLY_OK)
 		return rc;
-	s->end_months = core_interval_months(iv);
-	return db_sub_update(db, s, now);
+	/* A coupon that took all of it paid it: the period started. */
+	if (strcmp(inv->status, "paid") == 0)
+		return op_sub_lock_tx(db, a->id, p->id, s);
+	return TALLY_OK;
 }
 
 
@@ -221,7 +247,10 @@ renewals_tx(struct db *db, void *arg)
 		    key, r->now, &inv);
 		if (rc == TALLY_E_DUPLICATE)
 			continue;
-		if (rc != TALLY_OK ||
+		if (rc != TALLY_OK)
+			return rc;
+		/* One a coupon paid in full needs no reminder to pay. */
+		if (strcmp(inv.status, "pending") == 0 &&
 		    (rc = op_invoice_mail_tx(db, r->cfg, &inv, "invoice", NULL,
 		    r->now)) != TALLY_OK)
 			return rc;

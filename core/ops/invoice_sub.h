@@ -17,12 +17,17 @@ struct op_invoice_counts;
  * Activate an invoice-billed product: a subscription in
  * pending_activation with a first invoice to pay (the pending one again
  * when it is still payable).  An active subscription keeps running (the
- * interval applies from the next renewal).  OUT: *s, *inv (inv->id 0
- * when none is due).
+ * interval applies from the next renewal).  coupon (may be NULL) is
+ * applied to the subscription first, so the first invoice carries its
+ * discount (one it takes all of is paid at once and the subscription is
+ * active); with a first invoice still payable it is TALLY_E_CONFLICT
+ * (that amount may be on a checkout already); errors as
+ * op_coupon_apply_tx.  OUT: *s, *inv (inv->id 0 when none is due).
  */
 int	 op_invoice_sub_activate_tx(struct db *, const struct core_config *,
 	    const struct tally_account *, const struct core_product *p,
-	    int iv, int64_t now, struct db_sub *s, struct db_invoice *inv);
+	    int iv, const char *coupon, int64_t now, struct db_sub *s,
+	    struct db_invoice *inv);
 /*
  * What the paid invoice inv does to its subscription (none: nothing):
  * the first invoice starts the period now, a renewal extends it from the

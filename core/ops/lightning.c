@@ -221,13 +221,13 @@ op_ln_refresh(struct db *db, const struct core_config *cfg, const char *type,
 int
 op_ln_purchase_tx(struct db *db, const struct core_config *cfg,
     const struct tally_account *a, const struct core_package *pk,
-    int64_t now, struct tally_purchase *p, struct db_ln *ln, char *err,
-    size_t errsz)
+    const char *coupon, int64_t now, struct tally_purchase *p,
+    struct db_ln *ln, char *err, size_t errsz)
 {
 	int	 rc, paid;
 
-	if ((rc = op_purchase_insert_tx(db, cfg, a, pk, "lightning", now +
-	    cfg->ln_invoice_minutes * 60, now, p)) != TALLY_OK)
+	if ((rc = op_purchase_insert_tx(db, cfg, a, pk, "lightning", coupon,
+	    now + cfg->ln_invoice_minutes * 60, now, p)) != TALLY_OK)
 		return rc;
 	if ((rc = op_ln_present_tx(db, cfg, "purchase", p->id, a->id,
 	    p->amount, now, ln, &paid, err, errsz)) != TALLY_OK)

@@ -38,11 +38,12 @@ int	 op_ln_refresh_tx(struct db *, const struct core_config *,
 int	 op_ln_refresh(struct db *, const struct core_config *,
 	    const char *type, int64_t id, int64_t now);
 
-/* A pending Lightning purchase of package pk. OUT: *p, *ln. */
+/* A pending Lightning purchase of package pk, with the bonus of coupon
+ * (may be NULL; see op_purchase_insert_tx).  OUT: *p, *ln. */
 int	 op_ln_purchase_tx(struct db *, const struct core_config *,
 	    const struct tally_account *, const struct core_package *pk,
-	    int64_t now, struct tally_purchase *p, struct db_ln *ln, char *err,
-	    size_t errsz);
+	    const char *coupon, int64_t now, struct tally_purchase *p,
+	    struct db_ln *ln, char *err, size_t errsz);
 
 /* Apply a verified BTCPay webhook (after its dedupe row was written). */
 int	 op_ln_webhook_tx(struct db *, const struct core_config *,

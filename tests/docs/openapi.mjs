@@ -20,7 +20,7 @@ const fail = (msg) => problems.push(msg);
 const src = fs.readFileSync(routerFile, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
 const table = src.slice(src.indexOf('routes[] = {'));
 const routes = [];
-for (const m of table.matchAll(/\{\s*"([A-Z]+)",\s*"([^"]+)",\s*(AUTH_[A-Z]+),\s*(BODY_[A-Z]+),/g))
+for (const m of table.matchAll(/\{\s*"([A-Z]+)",\s*"([^"]+)",\s*(AUTH_[A-Z_]+),\s*(BODY_[A-Z]+),/g))
   routes.push({ method: m[1].toLowerCase(), path: m[2], auth: m[3], body: m[4] });
 if (routes.length < 10) fail(`${routerFile}: found only ${routes.length} routes; has the table's shape changed?`);
 
@@ -60,7 +60,11 @@ for (const [p, item] of Object.entries(doc.paths || {})) {
   }
 }
 
-const SECURITY = { AUTH_NONE: null, AUTH_USER: 'bearer', AUTH_TOKEN: 'bearer', AUTH_SERVICE: 'serviceKey', AUTH_ADMIN: 'adminKey' };
+// The schemes a route accepts, each an alternative (one requirement each).
+const SECURITY = {
+  AUTH_NONE: null, AUTH_USER: ['bearer'], AUTH_TOKEN: ['bearer'], AUTH_USER_QUERY: ['bearer', 'accessToken'],
+  AUTH_SERVICE: ['serviceKey'], AUTH_ADMIN: ['adminKey'],
+};
 const seen = new Set();
 for (const r of routes) {
   const k = key(r.method, r.path);
@@ -75,7 +79,9 @@ for (const r of routes) {
   const sec = d.operation.security ?? doc.security ?? [];
   const schemes = sec.flatMap((s) => Object.keys(s));
   const want = SECURITY[r.auth];
-  if (want === null ? schemes.length !== 0 : schemes.length !== 1 || schemes[0] !== want)
+  if (want === undefined) fail(`${where}: the router's ${r.auth} is not known to this check`);
+  else if (want === null ? schemes.length !== 0
+    : sec.some((s) => Object.keys(s).length !== 1) || JSON.stringify([...schemes].sort()) !== JSON.stringify([...want].sort()))
     fail(`${where}: security ${JSON.stringify(schemes)}, the router says ${r.auth}`);
   const rb = d.operation.requestBody;
   if (r.body === 'BODY_NONE' && rb) fail(`${where}: documents a request body the router ignores (BODY_NONE)`);

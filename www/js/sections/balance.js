@@ -17,6 +17,7 @@ let error;
 let status;
 let buttons;
 let info;
+let coupon;
 
 export async function mount(el) {
   root = el;
@@ -26,6 +27,7 @@ export async function mount(el) {
   error = errorSlot();
   status = statusSlot();
   info = h('p', { class: 'info', role: 'status' });
+  coupon = h('input', { type: 'text', id: 'topup-coupon', name: 'coupon', maxlength: '64', autocomplete: 'off', spellcheck: 'false' });
   buttons = h('div', { class: 'actions' },
     h('button', { type: 'button', class: 'btn', id: 'buy-card', i18n: 'topup.card', onclick: (e) => buy('card', e.currentTarget) }),
     h('button', { type: 'button', class: 'btn btn-secondary', id: 'buy-lightning', i18n: 'topup.lightning', onclick: (e) => buy('lightning', e.currentTarget) }));
@@ -33,6 +35,7 @@ export async function mount(el) {
     h('fieldset', {},
       h('legend', { i18n: 'topup.legend' }),
       choices),
+    h('div', { class: 'field' }, h('label', { for: 'topup-coupon', i18n: 'coupon.label' }), coupon),
     buttons, error, status, info);
   root.append(
     h('div', { class: 'balance' },
@@ -93,7 +96,13 @@ async function buy(method, button) {
   if (!picked) { error.textContent = t('topup.pick'); return; }
   const pkg = packages.find((p) => p.id === picked.value);
   await run({ button, group: buttons, error, status, context: 'purchase' }, async () => {
-    const purchase = await post('/credits/purchase', { package: pkg.id, method });
+    const body = { package: pkg.id, method };
+    const code = coupon.value.trim();
+    if (code) body.coupon = code;
+    const purchase = await post('/credits/purchase', body);
+    if (purchase.coupon) {
+      info.textContent = t('coupon.bonus', { code: purchase.coupon, credits: credits(purchase.bonus_credits || 0) });
+    }
     if (method === 'card') {
       if (!purchase.checkout_url) throw new Error('no checkout_url');
       status.textContent = t('topup.redirect');

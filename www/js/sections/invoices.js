@@ -4,10 +4,10 @@
 // has no /invoices routes.
 import { get, post, seg } from '../api.js';
 import { h, fill, append, run, errorSlot, statusSlot, messageOf } from '../dom.js';
-import { t, onLangChange } from '../i18n.js';
+import { t, onLangChange, getLang } from '../i18n.js';
 import { money, date, dateTime, credits } from '../format.js';
 import { state, emit, on } from '../state.js';
-import { claims } from '../auth.js';
+import { claims, token } from '../auth.js';
 import { openLightning } from '../lightning.js';
 
 let section;
@@ -127,7 +127,7 @@ async function load(id) {
   } catch (err) {
     if (mine !== loads) return;
     if (err.status !== 404) {
-      fill(view, viewBar(false), h('p', { class: 'error', role: 'alert', text: messageOf(err) }));
+      fill(view, viewBar(null), h('p', { class: 'error', role: 'alert', text: messageOf(err) }));
       return;
     }
     got = { missing: id };
@@ -177,19 +177,33 @@ export function closeInvoice() {
   view.replaceChildren();
 }
 
-function viewBar(printable) {
+// The invoice's printable document (an A4 page to print or save as PDF),
+// in a new tab.  A link cannot send the Authorization header, so the token
+// goes as ?access_token= (accepted on this route only); no Referer leaves.
+function documentLink(inv) {
+  const q = new URLSearchParams({ lang: getLang(), access_token: token() || '' });
+  return h('a', {
+    class: 'btn btn-secondary', id: 'invoice-document', i18n: 'invoice.document', target: '_blank',
+    rel: 'noopener noreferrer', referrerpolicy: 'no-referrer',
+    href: `/api/v1/invoices/${seg(inv.id)}/document?${q}`,
+  });
+}
+
+function viewBar(inv) {
   return h('div', { class: 'view-bar' },
     h('a', {
       href: './', class: 'back', i18n: 'invoice.back',
       onclick: (e) => { e.preventDefault(); nav.toDashboard(); },
     }),
-    printable ? h('button', { type: 'button', class: 'btn btn-secondary', id: 'invoice-print', i18n: 'invoice.print', onclick: () => window.print() }) : null);
+    inv ? h('div', { class: 'actions' },
+      h('button', { type: 'button', class: 'btn btn-secondary', id: 'invoice-print', i18n: 'invoice.print', onclick: () => window.print() }),
+      documentLink(inv)) : null);
 }
 
 function renderView() {
   if (!shown || view.hidden) return;
   if (shown.missing) {
-    fill(view, viewBar(false),
+    fill(view, viewBar(null),
       h('div', { class: 'card' },
         h('h1', { id: 'invoice-h', tabindex: '-1', i18n: 'invoice.missingTitle' }),
         h('p', { i18n: 'invoice.missing' })));
@@ -204,7 +218,7 @@ function renderView() {
   const paidLine = inv.status === 'paid'
     ? [inv.paid_at ? dateTime(inv.paid_at) : '', inv.paid_via ? t(`via.${inv.paid_via}`) : ''].filter(Boolean).join(' · ') : '';
   fill(view,
-    viewBar(true),
+    viewBar(inv),
     h('div', { class: 'invoice-doc card' },
       h('header', { class: 'doc-head' },
         h('div', {},

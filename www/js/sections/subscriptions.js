@@ -153,10 +153,16 @@ function activateForm({ p, sub, error, done }, paused) {
   pick.addEventListener('change', showPrice);
   showPrice();
   const group = h('div', { class: 'actions' });
+  // Invoice-billed products take a coupon on their first invoice.
+  const couponId = `activate-${p.id}-coupon`;
+  const coupon = p.billing === 'invoice'
+    ? h('input', { type: 'text', id: couponId, maxlength: '64', autocomplete: 'off', spellcheck: 'false' }) : null;
   const button = h('button', {
     type: 'button', class: 'btn', id: `activate-${p.id}`, text: t(paused ? 'subs.reactivate' : 'subs.activate'),
     onclick: () => act(p, { button, group, error, status: done, context: 'activate' }, async () => {
-      const r = await post(`/subscriptions/${seg(p.id)}/activate`, { interval: pick.value });
+      const body = { interval: pick.value };
+      if (coupon && coupon.value.trim()) body.coupon = coupon.value.trim();
+      const r = await post(`/subscriptions/${seg(p.id)}/activate`, body);
       notes.set(p.id, { status: r.invoice ? t('subs.invoiceCreated') : t('subs.activated', { name: p.name }) });
       emit('subscriptions');
       emit('wallet');
@@ -170,6 +176,7 @@ function activateForm({ p, sub, error, done }, paused) {
       text: t(sub.reactivates_on_topup ? 'subs.pausedAuto' : 'subs.pausedText', { price: priceText(p, sub.interval) }),
     }) : null,
     h('div', { class: 'field' }, h('label', { for: id, i18n: 'subs.chooseInterval' }), pick),
+    coupon ? h('div', { class: 'field' }, h('label', { for: couponId, i18n: 'coupon.label' }), coupon) : null,
     price, group];
   if (paused) parts.push(endNow({ p, error, done }));
   return h('div', { class: 'sub-actions' }, parts);
@@ -244,8 +251,29 @@ function manageForm({ p, sub, error, done }) {
     h('div', { class: 'field inline' },
       h('label', { for: id, i18n: 'subs.changeLabel' }),
       h('div', { class: 'inline-control' }, pick, change)),
-    hint, cancelArea);
+    hint, p.billing === 'invoice' ? couponForm({ p, group, error, done }) : null, cancelArea);
   return group;
+}
+
+// A running invoice subscription: a coupon for the invoices after now.
+function couponForm({ p, group, error, done }) {
+  const id = `coupon-${p.id}`;
+  const input = h('input', { type: 'text', id, maxlength: '64', autocomplete: 'off', spellcheck: 'false' });
+  const apply = h('button', { type: 'button', class: 'btn btn-secondary', id: `coupon-${p.id}-apply`, i18n: 'coupon.apply' });
+  apply.addEventListener('click', () => {
+    const code = input.value.trim();
+    if (!code) { error.textContent = t('coupon.enter'); input.focus(); return; }
+    act(p, { button: apply, group, error, status: done, context: 'coupon' }, async () => {
+      const d = await post('/coupons/apply', { code, product: p.id });
+      const what = d.percent_off ? `${d.percent_off} %` : money(d.amount_off, d.currency);
+      notes.set(p.id, { status: t('coupon.applied', { code: d.code, what }) });
+      emit('subscriptions');
+      emit('invoices');
+    });
+  });
+  return h('div', { class: 'field inline' },
+    h('label', { for: id, i18n: 'coupon.applyLabel' }),
+    h('div', { class: 'inline-control' }, input, apply));
 }
 
 // Set to end at the period end: keep it after all.
