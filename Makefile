@@ -3,7 +3,7 @@ PREFIX	?= /usr/local
 DESTDIR	?=
 CC	?= cc
 
-PKGS	 = fcgi libmariadb jansson libcurl libcrypto
+PKGS	 = fcgi libmariadb jansson libcurl libcrypto libsecp256k1 libwebsockets
 WARN	 = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wformat=2
 CFLAGS	?= -O2 -g
@@ -11,7 +11,7 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(CFLAGS) -I. \
 	   -DTALLY_SHARE=\"$(PREFIX)/share/tally\" \
 	   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS	 = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
-CORE_LIBS = $(shell pkg-config --libs jansson libcrypto 2>/dev/null)
+CORE_LIBS = $(shell pkg-config --libs jansson libcrypto libsecp256k1 2>/dev/null)
 SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all \
 	   -fno-omit-frame-pointer
 

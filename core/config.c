@@ -81,6 +81,7 @@ static const struct ckey keys[] = {
 	S("lightning", "store_id", ln_store_id, "", 0),
 	S("lightning", "webhook_secret", ln_webhook_secret, "", CF_SECRET),
 	I("lightning", "invoice_minutes", ln_invoice_minutes, "15", 1, 1440),
+	I("nwc", "timeout_seconds", nwc_timeout_seconds, "30", 1, 600),
 	S("smtp", "url", smtp_url, "smtp://127.0.0.1:2525", 0),
 	S("smtp", "from", smtp_from, "billing@example.com", 0),
 	S("smtp", "user", smtp_user, "", 0),

@@ -119,6 +119,8 @@ struct core_config {
 	char	 ln_store_id[128];
 	char	 ln_webhook_secret[256];
 	int64_t	 ln_invoice_minutes;
+	/* [nwc] */
+	int64_t	 nwc_timeout_seconds;
 	/* [smtp] */
 	char	 smtp_url[256];
 	char	 smtp_from[256];

@@ -12,6 +12,12 @@ enum ln_sql {
 	LN_STATUS,
 	LN_OPEN,
 	LN_GET,
+	LN_NWC_INSERT,
+	LN_NWC_LOCK,
+	LN_NWC_GET,
+	LN_NWC_SET_EVENT,
+	LN_NWC_STATUS,
+	LN_NWC_PAYMENT_SETTLED,
 	LN__MAX
 };
 
@@ -45,10 +51,39 @@ static const char *const sqls[LN__MAX] = {
 	    "btcpay_invoice > ?)) ORDER BY created_at, btcpay_invoice LIMIT ?",
 };
 
+#define NWC_COLS "invoice_id, account_id, btcpay_invoice, " \
+	"COALESCE(request_id, ''), COALESCE(request_event, ''), status, " \
+	"COALESCE(message, '')"
+
+static const char *const nwc_sqls[] = {
+	[LN_NWC_INSERT] =
+	    "INSERT INTO nwc_attempts (invoice_id, account_id, btcpay_invoice, "
+	    "status, created_at, updated_at) VALUES (?, ?, ?, 'new', "
+	    "FROM_UNIXTIME(?), FROM_UNIXTIME(?))",
+	[LN_NWC_LOCK] =
+	    "SELECT " NWC_COLS " FROM nwc_attempts WHERE invoice_id = ? "
+	    "FOR UPDATE",
+	[LN_NWC_GET] =
+	    "SELECT " NWC_COLS " FROM nwc_attempts WHERE invoice_id = ?",
+	/* Only the first event stored counts: a run that raced another
+	 * sends the one that won. */
+	[LN_NWC_SET_EVENT] =
+	    "UPDATE nwc_attempts SET request_id = ?, request_event = ?, "
+	    "status = 'sent', updated_at = FROM_UNIXTIME(?) WHERE "
+	    "invoice_id = ? AND request_event IS NULL",
+	[LN_NWC_STATUS] =
+	    "UPDATE nwc_attempts SET status = ?, message = LEFT(?, 500), "
+	    "updated_at = FROM_UNIXTIME(?) WHERE invoice_id = ?",
+	[LN_NWC_PAYMENT_SETTLED] =
+	    "UPDATE payments SET status = 'succeeded', provider_ref = ?, "
+	    "message = NULL WHERE reference = ?",
+};
+
 static struct db_stmt *
 stmt(struct db *db, enum ln_sql id)
 {
-	return db_stmt(db, DB_G_LN, id, sqls[id]);
+	return db_stmt(db, DB_G_LN, id, id >= LN_NWC_INSERT ? nwc_sqls[id] :
+	    sqls[id]);
 }
 
 static int
@@ -134,4 +169,67 @@ db_ln_get(struct db *db, const char *inv, struct db_ln *l)
 	if ((rc = db_exec(db, st, "s", inv)) != TALLY_OK)
 		return rc;
 	return one(db, st, l);
+}
+
+static int
+nwc_one(struct db *db, struct db_stmt *st, struct db_nwc *a)
+{
+	int	 rc;
+
+	memset(a, 0, sizeof(*a));
+	rc = db_fetch(db, st, "iisssss", &a->invoice_id, &a->account_id,
+	    a->btcpay_invoice, sizeof(a->btcpay_invoice), a->request_id,
+	    sizeof(a->request_id), a->request_event, sizeof(a->request_event),
+	    a->status, sizeof(a->status), a->message, sizeof(a->message));
+	db_done(st);
+	return rc;
+}
+
+int
+db_nwc_insert(struct db *db, int64_t invoice_id, int64_t account_id,
+    const char *btcpay_invoice, int64_t now)
+{
+	return db_exec(db, stmt(db, LN_NWC_INSERT), "iisii", invoice_id,
+	    account_id, btcpay_invoice, now, now);
+}
+
+int
+db_nwc_get(struct db *db, int64_t invoice_id, int lock, struct db_nwc *a)
+{
+	struct db_stmt	*st = stmt(db, lock ? LN_NWC_LOCK : LN_NWC_GET);
+	int		 rc;
+
+	if ((rc = db_exec(db, st, "i", invoice_id)) != TALLY_OK)
+		return rc;
+	return nwc_one(db, st, a);
+}
+
+int
+db_nwc_set_event(struct db *db, int64_t invoice_id, const char *request_id,
+    const char *event, int64_t now, int *stored)
+{
+	struct db_stmt	*st = stmt(db, LN_NWC_SET_EVENT);
+	int		 rc;
+
+	*stored = 0;
+	if ((rc = db_exec(db, st, "ssii", request_id, event, now,
+	    invoice_id)) == TALLY_OK)
+		*stored = db_affected(st) == 1;
+	return rc;
+}
+
+int
+db_nwc_set_status(struct db *db, int64_t invoice_id, const char *status,
+    const char *message, int64_t now)
+{
+	return db_exec(db, stmt(db, LN_NWC_STATUS), "ssii", status, message,
+	    now, invoice_id);
+}
+
+int
+db_nwc_payment_settled(struct db *db, const char *reference,
+    const char *provider_ref)
+{
+	return db_exec(db, stmt(db, LN_NWC_PAYMENT_SETTLED), "ss",
+	    provider_ref, reference);
 }

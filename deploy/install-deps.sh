@@ -3,7 +3,7 @@
 # usage: deploy/install-deps.sh build|test|run|bench
 set -eu
 build="pkg-config gcc make libfcgi-dev libmariadb-dev libjansson-dev \
-libcurl4-openssl-dev libssl-dev nodejs npm"
+libcurl4-openssl-dev libssl-dev libsecp256k1-dev libwebsockets-dev nodejs npm"
 runtime="mariadb-server mariadb-client lighttpd apache2-bin libfcgi-bin \
 python3-aiosmtpd curl openssl"
 case "${1:-build}" in

@@ -1,10 +1,12 @@
 /* Payment method routes: saved card (Stripe) and Lightning auto-pay (NWC). */
+#include <stdio.h>
 #include <string.h>
 
 #include "core/json.h"
 #include "core/ops/log.h"
 #include "core/ops/card.h"
 #include "core/ops/methods.h"
+#include "core/ops/nwc.h"
 #include "core/result.h"
 #include "fcgi/handlers.h"
 #include "fcgi/http.h"
@@ -66,14 +68,20 @@ h_billing_card_delete(struct http_req *req)
 void
 h_billing_nwc_put(struct http_req *req)
 {
-	const char	*url;
+	const char	*url, *why;
+	char		 msg[300];
 	int		 rc;
 
-	if (core_json_str(req->json, "url", 1, 1, NWC_MAX, &url) != TALLY_OK ||
-	    strncmp(url, "nostr+walletconnect://", 22) != 0 ||
-	    strstr(url, "secret=") == NULL) {
+	if (core_json_str(req->json, "url", 1, 1, NWC_MAX, &url) != TALLY_OK) {
 		http_bad_field(req, "url", "url must be a Nostr Wallet Connect "
 		    "string: nostr+walletconnect://...?relay=...&secret=...");
+		return;
+	}
+	/* Checked as the cascade will use it; the answer never quotes it. */
+	if (op_nwc_check(url, &why) != TALLY_OK) {
+		snprintf(msg, sizeof(msg), "url is not a usable Nostr Wallet "
+		    "Connect string: %s", why);
+		http_bad_field(req, "url", msg);
 		return;
 	}
 	if (req->app->cfg.encryption_key[0] == '\0') {

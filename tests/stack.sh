@@ -7,8 +7,9 @@
 #                          the EXIT trap stops everything and removes it
 #   stack_ini_set S K V    change a config key before stack_start
 #   stack_start            MariaDB, SMTP sink, lighttpd + tally-fcgi (no
-#                          scheduler: tests run it), the Stripe and BTCPay
-#                          stand-ins (tests/standins/)
+#                          scheduler: tests run it), the Stripe, BTCPay and
+#                          Nostr relay + NWC wallet stand-ins
+#                          (tests/standins/)
 #
 # A test may start second stacks with another config (startStack in
 # tests/integration/lib.mjs) under $TALLY_VAR/stacks/; the trap stops them
@@ -18,7 +19,7 @@
 # TALLY_DB_SOCKET, TALLY_MAILDIR, TALLY_SERVICE_KEY, TALLY_ADMIN_KEY,
 # TALLY_JWT_SECRET, STRIPE_STANDIN_URL, STRIPE_SECRET_KEY,
 # STRIPE_WEBHOOK_SECRET, BTCPAY_STANDIN_URL, BTCPAY_API_KEY, BTCPAY_STORE_ID,
-# BTCPAY_WEBHOOK_SECRET.
+# BTCPAY_WEBHOOK_SECRET, NWC_STANDIN_URL.
 # shellcheck shell=bash
 
 STACK_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -51,6 +52,7 @@ stack_init() { # NAME BASE
 	STACK_SMTP_PORT=$(stack_free_port $((base - 5555)))
 	STACK_STRIPE_PORT=$(stack_free_port $((base - 3838)))
 	STACK_BTCPAY_PORT=$(stack_free_port $((base - 3737)))
+	STACK_NWC_PORT=$(stack_free_port $((base - 3636)))
 	TALLY_SERVICE_KEY=$(openssl rand -hex 24)
 	TALLY_ADMIN_KEY=$(openssl rand -hex 24)
 	TALLY_JWT_SECRET=$(openssl rand -hex 32)
@@ -68,6 +70,8 @@ stack_init() { # NAME BASE
 	# documented wire formats; tally is pointed at them.
 	export STRIPE_STANDIN_URL=http://127.0.0.1:$STACK_STRIPE_PORT
 	export BTCPAY_STANDIN_URL=http://127.0.0.1:$STACK_BTCPAY_PORT
+	# The Nostr relay and NWC wallets: its control API and its relay URL.
+	export NWC_STANDIN_URL=http://127.0.0.1:$STACK_NWC_PORT
 	export STRIPE_SECRET_KEY=sk_test_$(openssl rand -hex 12)
 	export STRIPE_WEBHOOK_SECRET=whsec_$(openssl rand -hex 16)
 	export BTCPAY_API_KEY=$(openssl rand -hex 20)
@@ -80,6 +84,8 @@ stack_init() { # NAME BASE
 	stack_ini_set lightning api_key "$BTCPAY_API_KEY"
 	stack_ini_set lightning store_id "$BTCPAY_STORE_ID"
 	stack_ini_set lightning webhook_secret "$BTCPAY_WEBHOOK_SECRET"
+	# A wallet that does not answer should not hold a test up for 30 s.
+	stack_ini_set nwc timeout_seconds 3
 
 	export TALLY_URL=http://127.0.0.1:$STACK_PORT
 	export TALLY_ROOT=$STACK_ROOT
@@ -119,6 +125,8 @@ stack_start() {
 	    --api-key "$BTCPAY_API_KEY" --store-id "$BTCPAY_STORE_ID" \
 	    --webhook-url "$TALLY_URL/api/v1/webhooks/lightning" \
 	    --webhook-secret "$BTCPAY_WEBHOOK_SECRET"
+	stack_standin nwc --port "$STACK_NWC_PORT" \
+	    --btcpay-url "$BTCPAY_STANDIN_URL"
 }
 
 stack_cleanup() {

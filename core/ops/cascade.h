@@ -12,8 +12,10 @@ struct op_invoice_counts;
 /*
  * Try to pay each usage invoice whose cascade has not run, one invoice
  * per transaction (SKIP LOCKED, so several schedulers share the work):
- * from the credit wallet (billing.pay_from_credits), then the saved card
- * off-session; when both fail the account is emailed a link and the
+ * from the credit wallet (billing.pay_from_credits), then by Lightning
+ * auto-pay when the account stored an NWC connection (op_nwc_*: asked
+ * outside any transaction, paid only once BTCPay settles), then the saved
+ * card off-session; when all fail the account is emailed a link and the
  * reason (at most 240 characters), and the invoice goes into dunning
  * (op_dunning_start_tx: retried on billing.dunning_days).  An invoice
  * whose attempt fails is set aside (still payable by hand) so it never

@@ -9,6 +9,7 @@
 #include "core/ops/card.h"
 #include "core/ops/invoice.h"
 #include "core/ops/lightning.h"
+#include "core/ops/nwc.h"
 #include "core/result.h"
 #include "db/db.h"
 #include "db/db_ln.h"
@@ -78,7 +79,11 @@ settle(struct db *db, const struct core_config *cfg, const struct db_ln *l,
 	 * back by the service. */
 	rc = op_invoice_paid_tx(db, cfg, l->subject_id, l->amount, l->currency,
 	    "lightning", l->btcpay_invoice, now);
-	return rc == TALLY_E_CONFLICT ? TALLY_OK : rc;
+	if (rc != TALLY_OK && rc != TALLY_E_CONFLICT)
+		return rc;
+	/* Paid by Lightning auto-pay: its attempt and payments row say so. */
+	return op_nwc_settled_tx(db, l->subject_id, l->btcpay_invoice,
+	    l->amount, l->currency, now);
 }
 
 /* Ask BTCPay about l and act on its answer. OUT: *state (its status). */

@@ -21,9 +21,9 @@ OUT=${FUZZ_OUT:-build/fuzz}
 SEEDS=${FUZZ_SEEDS:-tests/fuzz/corpus}
 WARN="-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2"
 BASE="-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -I. -Icore -Itests/fuzz"
-PKG_CFLAGS=$(pkg-config --cflags jansson libcrypto 2>/dev/null)
-PKG_LIBS=$(pkg-config --libs jansson libcrypto 2>/dev/null)
-[ -n "$PKG_LIBS" ] || PKG_LIBS="-ljansson -lcrypto"
+PKG_CFLAGS=$(pkg-config --cflags jansson libcrypto libsecp256k1 2>/dev/null)
+PKG_LIBS=$(pkg-config --libs jansson libcrypto libsecp256k1 2>/dev/null)
+[ -n "$PKG_LIBS" ] || PKG_LIBS="-ljansson -lcrypto -lsecp256k1"
 
 usage() {
 	echo "usage: $0 replay | fuzz [seconds]" >&2
