@@ -192,13 +192,13 @@ static int
 fetch_view(struct db *db, struct db_stmt *st, struct db_invoice *i)
 {
 	memset(i, 0, sizeof(*i));
-	return db_fetch(db, st, "iissssiiiiisisiiiis", &i->id, &i->account_id,
-	    i->number, sizeof(i->number), i->status, sizeof(i->status),
-	    i->kind, sizeof(i->kind), i->currency, sizeof(i->currency),
-	    &i->total, &i->period_start, &i->period_end, &i->expires_at,
-	    &i->paid_at, i->paid_via, sizeof(i->paid_via),
+	return db_fetch(db, st, "iissssiiiiisisiiiiis", &i->id,
+	    &i->account_id, i->number, sizeof(i->number), i->status,
+	    sizeof(i->status), i->kind, sizeof(i->kind), i->currency,
+	    sizeof(i->currency), &i->total, &i->period_start, &i->period_end,
+	    &i->expires_at, &i->paid_at, i->paid_via, sizeof(i->paid_via),
 	    &i->subscription_id, i->cycle_key, sizeof(i->cycle_key),
-	    &i->dunning_failed_at, &i->dunning_attempt, &i->dunning_planned,
+	    &i->created_at, &i->dunning_failed_at, &i->dunning_attempt, &i->dunning_planned,
 	    &i->dunning_next_at,
 	    i->dunning_reason, sizeof(i->dunning_reason));
 }

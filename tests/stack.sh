@@ -113,7 +113,10 @@ stack_standin() { # NAME ARGS...: start, wait for its "listening" line
 
 stack_start() {
 	"$STACK_ROOT/deploy/tally-dev" start
-	if [ ! -d "$STACK_ROOT/tests/standins/node_modules" ]; then
+	# Missing, or older than the lock file (a pull added a package).
+	if [ ! -f "$STACK_ROOT/tests/standins/node_modules/.package-lock.json" ] ||
+	    [ "$STACK_ROOT/tests/standins/package-lock.json" -nt \
+	    "$STACK_ROOT/tests/standins/node_modules/.package-lock.json" ]; then
 		npm ci --prefix "$STACK_ROOT/tests/standins" --no-audit --no-fund \
 		    --loglevel=error
 	fi
