@@ -356,6 +356,47 @@ test('invoices, invoice subscriptions and gifts: created, paid, activated, expir
   assert.ok(!JSON.stringify(mine('app', taker)[1]).includes(gift.code.replace(/-/g, '').slice(3, 10)), 'the code is not sent');
 });
 
+test('a card purchase completed by Stripe\'s webhook: purchase.completed and credits.added, once', async () => {
+  await drain();
+  const STRIPE = process.env.STRIPE_STANDIN_URL;
+  const ctl = async (method, path, body) => {
+    const res = await fetch(`${STRIPE}${path}`, { method, headers: { 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body) });
+    assert.ok(res.status < 300, `${path}: ${res.status}`);
+    return res.json();
+  };
+  const user = newUser('hookbuy');
+  const r = await call('POST', `${stack.api}/credits/purchase`, { token: as(user), body: { package: 'starter', method: 'card' } });
+  assert.equal(r.status, 201, r.text);
+  const sid = new URL(r.body.checkout_url).pathname.split('/').pop();
+  // Completed while the stand-in's webhooks go nowhere, then its events
+  // sent to this stack (twice: a provider retries), whose config has the
+  // endpoints.
+  const cfg = await ctl('GET', '/_test/config');
+  let out;
+  await ctl('POST', '/_test/config', { webhook_url: 'http://127.0.0.1:9/' });
+  try {
+    out = await ctl('POST', `/_test/checkout/${sid}/complete`, {});
+  } finally {
+    await ctl('POST', '/_test/config', { webhook_url: cfg.webhook_url });
+  }
+  for (let k = 0; k < 2; k++) {
+    for (const d of out.deliveries) {
+      const sent = await ctl('POST', `/_test/events/${d.event_id}/resend`, { webhook_url: `${stack.api}/webhooks/stripe` });
+      assert.equal(sent.status, 200, JSON.stringify(sent));
+    }
+  }
+  await tick(new Date());
+  const types = mine('app', user).map((e) => e.type);
+  assert.deepEqual(types.filter((x) => x === 'purchase.completed'), ['purchase.completed'], types.join());
+  assert.deepEqual(types.filter((x) => x === 'credits.added'), ['credits.added'], types.join());
+  const done = mine('app', user).find((e) => e.type === 'purchase.completed');
+  assert.equal(done.data.purchase.id, r.body.id);
+  assert.equal(done.data.purchase.status, 'succeeded');
+  assert.equal(done.data.purchase.credits, 500);
+  assert.deepEqual(mine('ledger', user).map((e) => e.type), ['credits.added']);
+});
+
 test('without a [webhook] that wants it, a change writes no event row', async () => {
   // The main stack has no [webhook.*] sections.
   const user = newUser('nohook');
