@@ -397,6 +397,37 @@ test('a card purchase completed by Stripe\'s webhook: purchase.completed and cre
   assert.deepEqual(mine('ledger', user).map((e) => e.type), ['credits.added']);
 });
 
+test('a saved card declined when paying an invoice: one payment.failed with the reason', async () => {
+  await drain();
+  const STRIPE = process.env.STRIPE_STANDIN_URL;
+  const ctl = async (method, path, body) => {
+    const res = await fetch(`${STRIPE}${path}`, { method, headers: { 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body) });
+    assert.ok(res.status < 300, `${path}: ${res.status}`);
+    return res.json();
+  };
+  const user = newUser('hookdecl');
+  // A saved card (its setup completes through the suite's own stack).
+  const setup = await call('POST', '/billing/card-setup', { token: as(user) });
+  assert.equal(setup.status, 200, setup.text);
+  const done = await ctl('POST', `/_test/checkout/${new URL(setup.body.checkout_url).pathname.split('/').pop()}/complete`,
+    { card: 'visa' });
+  const act = await call('POST', `${stack.api}/subscriptions/pro/activate`, { token: as(user), body: { interval: 'monthly' } });
+  assert.equal(act.status, 201, act.text);
+  await ctl('POST', '/_test/outcome', { customer: done.session.customer, outcome: 'decline',
+    decline_code: 'insufficient_funds', times: 1 });
+  const r = await call('POST', `${stack.api}/invoices/${act.body.invoice.id}/pay`,
+    { token: as(user), body: { method: 'card', use_saved_card: true } });
+  assert.equal(r.status, 402, r.text);
+  await tick(new Date());
+  parkSubs(`a.user_id = ${sqlStr(user)}`);
+  const failed = mine('app', user).filter((e) => e.type === 'payment.failed');
+  assert.equal(failed.length, 1, mine('app', user).map((e) => e.type).join());
+  assert.equal(failed[0].data.payment.status, 'declined');
+  assert.equal(failed[0].data.payment.method, 'card');
+  assert.match(failed[0].data.payment.reason, /insufficient funds/);
+});
+
 test('without a [webhook] that wants it, a change writes no event row', async () => {
   // The main stack has no [webhook.*] sections.
   const user = newUser('nohook');
