@@ -109,7 +109,9 @@ retry_pay(struct db *db, const struct core_config *cfg,
 		snprintf(why, whysz, "Your credit balance (%lld) does not "
 		    "cover the invoice.", (long long)a->balance);
 	}
-	/* Lightning auto-pay (NWC) would come here, as in the cascade. */
+	/* Lightning auto-pay (NWC) is the first automatic attempt only (the
+	 * cascade asks the wallet outside any transaction); retries use
+	 * credits and the saved card. */
 	if ((rc = op_card_charge_saved(db, cfg, a->id, inv->total, kref, now,
 	    &result, msg, sizeof(msg), pref, sizeof(pref))) != TALLY_OK)
 		return rc;
