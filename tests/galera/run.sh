@@ -8,7 +8,7 @@
 # rejoin.  Checks: every 2xx debit is in the ledger once, no debit twice,
 # every ledger sums to its balance, every subscription charged once,
 # failures are clean 503s (or retried on the other pool), the node
-# rejoins.  Prints debits/s on one node and on the cluster.
+# rejoins; last, node 1 alone (non-primary) answers 503.  Prints debits/s on one node and on the cluster.
 #
 # usage: tests/galera/run.sh [SECONDS per load phase, default 10]
 # GALERA_KEEP=1 keeps the temp folder (logs, datadirs) after a pass too.
@@ -284,5 +284,19 @@ done
 unset QN
 say "responder errors logged by pool 2 while node 2 was away: $(grep -a '"lvl":"error"' "$W/pool2/fcgi.log" |
     grep -ao '"db":"[0-9]*' | sort | uniq -c | tr '\n' ' ')"
+
+# 7. A node cut off from the majority: kill nodes 2 and 3, node 1 (one of
+# three) leaves the primary component and answers every statement with
+# error 1047.  Its pool must answer 503 (retry elsewhere), not 500.
+kill -KILL "$(cat "$W/n3/started")" "$(cat "$W/n2/started")"
+for _ in $(seq 1 100); do
+	st=$(node_sql 1 "SHOW STATUS LIKE 'wsrep_cluster_status'" 2>/dev/null | cut -f2) || true
+	[ "$st" = non-Primary ] && break
+	sleep 0.2
+done
+code=$(curl -s -o "$W/np.json" -w '%{http_code}' -H "X-Service-Key: $TALLY_SERVICE_KEY" \
+    "${URL[1]}/api/v1/internal/credits/balance/gl-00001") || true
+say "node 1 alone ($st): the balance answers $code $(head -c 200 "$W/np.json")"
+[ "$code" = 503 ] || bad "a non-primary node must give 503, not $code"
 [ $FAIL -eq 0 ] && say "ok"
 exit $FAIL
