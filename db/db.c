@@ -157,9 +157,19 @@ db_classify(struct db *db, unsigned int no, const char *msg)
 	case 1690:	/* BIGINT value is out of range */
 		return TALLY_E_OVERFLOW;
 	case 1205:	/* ER_LOCK_WAIT_TIMEOUT */
-	case 1213:	/* ER_LOCK_DEADLOCK */
+	case 1213:	/* ER_LOCK_DEADLOCK; also Galera's certification
+			 * failure (at COMMIT) and its brute-force abort of a
+			 * local transaction by a replicated one (at any
+			 * statement): db_tx and db_call run the whole
+			 * transaction again */
 		db->nerr[DB_ERR_RETRY]++;
 		return TALLY_E_RETRY;
+	case 1047:	/* Galera: "WSREP has not yet prepared node for
+			 * application use" (the node is joining, or cut off
+			 * from the cluster's primary component): a 503 the
+			 * client may retry, on another node */
+		db->nerr[DB_ERR_UNAVAILABLE]++;
+		return TALLY_E_UNAVAILABLE;
 	case 1053:	/* server shutdown in progress */
 	case 1243:	/* unknown prepared statement: connection was reset */
 	case 1927:	/* connection was killed */
@@ -475,6 +485,14 @@ db_tx(struct db *db, db_tx_fn fn, void *arg)
 			continue;
 		}
 		if (rc == TALLY_OK) {
+			/*
+			 * On Galera the COMMIT is where a write set that
+			 * conflicts with one committed on another node fails
+			 * certification: error 1213, classified as
+			 * TALLY_E_RETRY, so fn runs again from BEGIN below
+			 * (with the same arguments, hence the same
+			 * idempotency and effect keys).
+			 */
 			if (mysql_commit(db->conn) == 0) {
 				db->in_tx = 0;
 				return TALLY_OK;

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install the Debian packages a target needs, when any is missing.
-# usage: deploy/install-deps.sh build|test|run|bench
+# usage: deploy/install-deps.sh build|test|run|bench|galera
 set -eu
 build="pkg-config gcc make libfcgi-dev libmariadb-dev libjansson-dev \
 libcurl4-openssl-dev libssl-dev libsecp256k1-dev libwebsockets-dev nodejs npm"
@@ -11,7 +11,9 @@ build) want="$build" ;;
 test) want="$build $runtime libcmocka-dev chromium mandoc" ;;
 run) want="$build $runtime" ;;
 bench) want="$build $runtime wrk" ;;
-*) echo "usage: $0 build|test|run|bench" >&2; exit 2 ;;
+# tests/galera/run.sh: the Galera provider, rsync for state transfers.
+galera) want="$build $runtime galera-4 rsync" ;;
+*) echo "usage: $0 build|test|run|bench|galera" >&2; exit 2 ;;
 esac
 missing=
 for p in $want; do
