@@ -318,7 +318,7 @@ db_usage_stats(struct db *db, int64_t account_id, int64_t from, int64_t to,
 	int		 rc;
 
 	*n = 0;
-	if (account_id > 0) {
+	if (account_id != 0) {
 		st = stmt(db, by_operation ? W_USAGE_OPS : W_USAGE_DAYS);
 		rc = db_exec(db, st, "iiii", account_id, from, to,
 		    (int64_t)max);

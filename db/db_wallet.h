@@ -83,7 +83,8 @@ int	 db_ledger_list(struct db *, int64_t account_id, int64_t before,
 	    size_t max, struct tally_tx *txs, size_t *n);
 
 /*
- * Usage statistics of account_id (0: all accounts) for the UTC days of
+ * Usage statistics of account_id (0: all accounts; an id no account has:
+ * none) for the UTC days of
  * [from, to]: per day, oldest first, or per operation, most credits first;
  * at most max rows.
  */

@@ -386,7 +386,8 @@ h_internal_init(struct http_req *req)
 #define USAGE_MAX_OPS	1000
 
 /*
- * GET .../usage?from=&to=&group=day|operation for account_id (0: all):
+ * GET .../usage?from=&to=&group=day|operation for account_id (0: all;
+ * an id no account has: nothing):
  * the rows, oldest day first or most credits first, and their total.
  */
 static void
@@ -462,5 +463,23 @@ h_credits_usage(struct http_req *req)
 void
 h_admin_usage(struct http_req *req)
 {
-	usage_reply(req, 0);
+	char	 user[256];
+	int64_t	 id = 0;
+	int	 r, rc;
+
+	/* ?user_id=: one user's (no account yet: nothing used). */
+	if ((r = http_query(req, "user_id", user, sizeof(user))) < 0) {
+		http_bad_field(req, "user_id", "user_id must be at most 255 "
+		    "characters");
+		return;
+	}
+	if (r > 0) {
+		if ((rc = op_account_id(req->db, user, &id)) != TALLY_OK) {
+			http_fail(req, rc, NULL, NULL);
+			return;
+		}
+		if (id == 0)
+			id = -1;	/* matches no row */
+	}
+	usage_reply(req, id);
 }

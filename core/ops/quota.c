@@ -141,10 +141,10 @@ margin_of(int64_t limit)
 	return m > limit ? limit : m;
 }
 
-/* Write pending units of one key now (before taking near the limit). */
+/* Add n units to one counter now, in one statement (0: nothing). */
 static int
-write_now(struct db *db, const char *user, const char *product,
-    int64_t start, int64_t n, int64_t now)
+add_one(struct db *db, const char *user, const char *product,
+    const char *metric, int64_t start, int64_t n, int64_t now)
 {
 	json_t	*a;
 	char	*text;
@@ -152,7 +152,7 @@ write_now(struct db *db, const char *user, const char *product,
 
 	if (n <= 0)
 		return TALLY_OK;
-	a = json_pack("[[s,s,s,I,I]]", user, product, GATE_METRIC,
+	a = json_pack("[[s,s,s,I,I]]", user, product, metric,
 	    (json_int_t)start, (json_int_t)n);
 	if (a == NULL || (text = json_dumps(a, JSON_COMPACT)) == NULL) {
 		json_decref(a);
@@ -212,7 +212,8 @@ op_quota_gate(struct db *db, const struct core_product *p, const char *user,
 			e->used_ms = t;
 		}
 		pthread_mutex_unlock(mu);
-		if ((rc = write_now(db, user, p->id, period_start, n, now)) !=
+		if ((rc = add_one(db, user, p->id, GATE_METRIC, period_start, n,
+		    now)) !=
 		    TALLY_OK) {
 			pthread_mutex_lock(mu);
 			if ((e = entry(b, user, p->id, period_start, 1)) !=
@@ -450,28 +451,19 @@ op_quota_stop(void)
 	q.n = 0;
 }
 
-int
-op_quota_record_tx(struct db *db, const struct core_product *p,
-    const char *metric, const char *user, int64_t period_start,
-    int64_t amount, int64_t now, struct op_quota *out)
+/* Add amount units of metric whatever the limit; OUT: *out after it. */
+static int
+record_tx(struct db *db, const struct core_product *p, const char *metric,
+    const char *user, int64_t period_start, int64_t amount, int64_t now,
+    struct op_quota *out)
 {
-	json_t	*a;
-	char	*text;
 	int	 rc;
 
 	memset(out, 0, sizeof(*out));
 	snprintf(out->metric, sizeof(out->metric), "%s", metric);
 	out->limit = core_product_quota(p, metric);
-	a = json_pack("[[s,s,s,I,I]]", user, p->id, metric,
-	    (json_int_t)period_start, (json_int_t)amount);
-	if (a == NULL || (text = json_dumps(a, JSON_COMPACT)) == NULL) {
-		json_decref(a);
-		return TALLY_E_NOMEM;
-	}
-	json_decref(a);
-	rc = db_usage_add_json(db, text, now);
-	free(text);
-	if (rc != TALLY_OK)
+	if ((rc = add_one(db, user, p->id, metric, period_start, amount,
+	    now)) != TALLY_OK)
 		return rc;
 	return db_usage_get(db, user, p->id, metric, period_start,
 	    &out->used);
@@ -559,8 +551,8 @@ op_quota_record(struct db *db, const struct core_config *cfg,
 	}
 	if ((rc = sub_period(db, p, user, out)) != TALLY_OK)
 		return rc;
-	if ((rc = op_quota_record_tx(db, p, metric, user, out->period_start,
-	    amount, now, &out->q[0])) != TALLY_OK)
+	if ((rc = record_tx(db, p, metric, user, out->period_start, amount,
+	    now, &out->q[0])) != TALLY_OK)
 		return rc;
 	out->nq = 1;
 	return TALLY_OK;

@@ -47,15 +47,6 @@ int	 op_quota_gate(struct db *, const struct core_product *p,
 	    struct op_quota *q);
 
 /*
- * Add amount units of metric to user's counter of product p for the
- * period that started at period_start (POST /internal/usage/record),
- * whatever the limit.  OUT: *q after it.
- */
-int	 op_quota_record_tx(struct db *, const struct core_product *p,
-	    const char *metric, const char *user, int64_t period_start,
-	    int64_t amount, int64_t now, struct op_quota *q);
-
-/*
  * The quotas of product p for user in the period from period_start, as
  * the database has them (the gate's last batch may still be on its way):
  * at most CORE_QUOTA_MAX.  OUT: q[0..*n).

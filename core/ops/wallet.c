@@ -154,6 +154,21 @@ op_credits_init(struct db *db, const struct core_config *cfg,
 }
 
 int
+op_account_id(struct db *db, const char *user_id, int64_t *id)
+{
+	struct tally_account a;
+	int		 rc;
+
+	*id = 0;
+	rc = db_account_get(db, user_id, &a);
+	if (rc == TALLY_E_NOTFOUND)
+		return TALLY_OK;
+	if (rc == TALLY_OK)
+		*id = a.id;
+	return rc;
+}
+
+int
 op_account_balance(struct db *db, const char *user_id, int64_t *balance)
 {
 	struct tally_account a;

@@ -58,6 +58,9 @@ int	 op_credits_init(struct db *, const struct core_config *,
 	    const char *user_id, const char *email, int64_t now, int own_tx,
 	    struct tally_account *a, int *granted);
 
+/* The id of user_id's account; 0 when it has none yet (none is made). */
+int	 op_account_id(struct db *, const char *user_id, int64_t *id);
+
 /* The balance of user_id's wallet; 0 when it has none yet. */
 int	 op_account_balance(struct db *, const char *user_id,
 	    int64_t *balance);

@@ -11,6 +11,7 @@ import { readFileSync, readlinkSync } from 'node:fs';
 import {
   call, token, newUser, fund, sql, sqlStr, dbBalance, ledgerMatches, parkSubs, runScheduler,
   spawnScheduler, sqlTime, addMonthsIso, prefixWhere, bulkSubs, assertEachChargedOnce, committedCharges, mailbox,
+  standin,
 } from './lib.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -245,17 +246,6 @@ test('a responder killed (kill -9) while debits are in flight: lighttpd respawns
 });
 
 // ------------------------------------------------------------ webhooks
-
-async function standin(base, method, path, body) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  assert.ok(res.status < 300, `stand-in ${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
 
 test('a storm of 1,000 Stripe and BTCPay deliveries, shuffled, duplicated and out of order: each payment credited once', async () => {
   const STRIPE = process.env.STRIPE_STANDIN_URL;

@@ -587,3 +587,16 @@ export async function waitConnectionGone(id, timeoutMs = 20000) {
   }
 }
 
+
+// A stand-in's control API (/_test/...): JSON in and out; a status of 300
+// or more fails the test.
+export async function standin(base, method, path, body) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  assert.ok(res.status < 300, `stand-in ${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}

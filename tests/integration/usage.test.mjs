@@ -109,4 +109,11 @@ test('admin usage: every user\'s operations, behind the admin key', async () => 
   assert.equal(d.status, 200, d.text);
   assert.ok(d.body.rows.find((x) => x.day === today()).count >= 2);
   assert.equal((await call('GET', '/admin/usage', { service: true })).status, 401);
+  // One user's, by user_id; a user without an account has nothing.
+  const one = await call('GET', `/admin/usage?group=operation&user_id=${encodeURIComponent(a)}`, { admin: true });
+  assert.equal(one.status, 200, one.text);
+  assert.deepEqual(one.body.rows, [{ operation: op, count: 1, credits: 3 }]);
+  const none = await call('GET', `/admin/usage?user_id=${encodeURIComponent(newUser('usage-nobody'))}`, { admin: true });
+  assert.deepEqual(none.body.rows, []);
+  assert.equal(sql(`SELECT COUNT(*) FROM accounts WHERE user_id LIKE 'usage-nobody%'`)[0][0], '0', 'no account made');
 });

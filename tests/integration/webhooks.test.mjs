@@ -11,12 +11,15 @@ import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import {
   call, token, newUser, sql, sqlStr, freePort, startStack, runScheduler, spawnScheduler, isoTime, setSubPeriod, parkSubs, ROOT,
+  standin,
 } from './lib.mjs';
 import { verifyTallyEvent, TOLERANCE } from '../../deploy/examples/verify_webhook.mjs';
 
 const SECRET_APP = crypto.randomBytes(24).toString('hex');
 const SECRET_LEDGER = crypto.randomBytes(24).toString('hex');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// The Stripe stand-in's control API.
+const ctl = (method, path, body) => standin(process.env.STRIPE_STANDIN_URL, method, path, body);
 
 // The receiver: every request is recorded; `mode` decides the answer
 // ('ok' 200, 'fail' 500); stop()/start() make it refuse connections.
@@ -358,13 +361,6 @@ test('invoices, invoice subscriptions and gifts: created, paid, activated, expir
 
 test('a card purchase completed by Stripe\'s webhook: purchase.completed and credits.added, once', async () => {
   await drain();
-  const STRIPE = process.env.STRIPE_STANDIN_URL;
-  const ctl = async (method, path, body) => {
-    const res = await fetch(`${STRIPE}${path}`, { method, headers: { 'Content-Type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body) });
-    assert.ok(res.status < 300, `${path}: ${res.status}`);
-    return res.json();
-  };
   const user = newUser('hookbuy');
   const r = await call('POST', `${stack.api}/credits/purchase`, { token: as(user), body: { package: 'starter', method: 'card' } });
   assert.equal(r.status, 201, r.text);
@@ -399,13 +395,6 @@ test('a card purchase completed by Stripe\'s webhook: purchase.completed and cre
 
 test('a saved card declined when paying an invoice: one payment.failed with the reason', async () => {
   await drain();
-  const STRIPE = process.env.STRIPE_STANDIN_URL;
-  const ctl = async (method, path, body) => {
-    const res = await fetch(`${STRIPE}${path}`, { method, headers: { 'Content-Type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body) });
-    assert.ok(res.status < 300, `${path}: ${res.status}`);
-    return res.json();
-  };
   const user = newUser('hookdecl');
   // A saved card (its setup completes through the suite's own stack).
   const setup = await call('POST', '/billing/card-setup', { token: as(user) });
