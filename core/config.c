@@ -53,6 +53,7 @@ static const struct ckey keys[] = {
 	S("database", "user", db_user, "root", 0),
 	S("database", "password", db_password, "", CF_SECRET),
 	S("database", "name", db_name, "tally", CF_REQUIRED),
+	I("database", "batch_debits", db_batch_debits, "32", 1, 64),
 	S("auth", "jwt_secret", jwt_secret, "", CF_SECRET),
 	S("auth", "jwks_file", jwks_file, "", 0),
 	S("auth", "jwks_url", jwks_url, "", 0),

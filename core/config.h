@@ -84,6 +84,7 @@ struct core_config {
 	char	 db_user[128];
 	char	 db_password[256];
 	char	 db_name[128];
+	int64_t	 db_batch_debits;	/* debits sharing a round trip, at most */
 	/* [auth] */
 	char	 jwt_secret[512];
 	char	 jwks_file[512];

@@ -84,6 +84,7 @@ db_close(struct db *db)
 		mysql_close(db->conn);
 	db->conn = NULL;
 	db->in_tx = 0;
+	db->multi = 0;
 }
 
 void
@@ -145,7 +146,7 @@ db_connect(struct db *db)
 }
 
 /* Classify a server or client error number. */
-static int
+int
 db_classify(struct db *db, unsigned int no, const char *msg)
 {
 	snprintf(db->err, sizeof(db->err), "%u: %s", no, msg);
@@ -560,6 +561,19 @@ db_call(struct db *db, db_tx_fn fn, void *arg)
 		backoff(attempt);
 	}
 	return TALLY_E_RETRY;
+}
+
+int
+db_multi_statements(struct db *db)
+{
+	if (db->multi)
+		return TALLY_OK;
+	if (mysql_set_server_option(db->conn,
+	    MYSQL_OPTION_MULTI_STATEMENTS_ON) != 0)
+		return db_classify(db, mysql_errno(db->conn),
+		    mysql_error(db->conn));
+	db->multi = 1;
+	return TALLY_OK;
 }
 
 int

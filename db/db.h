@@ -41,11 +41,15 @@ struct db_stmt {
 	const char	*sql;
 };
 
-/* Errors counted per handle, for the metrics (only ever grow). */
+/* Counted per handle, for the metrics (only ever grow): errors, then the
+ * debit packets this handle led (db_combine.c). */
 enum db_err_kind {
 	DB_ERR_UNAVAILABLE,	/* cannot connect, or the connection was lost */
 	DB_ERR_RETRY,		/* deadlock or lock wait timeout */
 	DB_ERR_OTHER,		/* any other server error (not a duplicate key) */
+	DB_CNT_BATCHES,		/* packets of several debits sent */
+	DB_CNT_BATCHED,		/* debits in them */
+	DB_CNT_ALONE,		/* packets rolled back, their debits run alone */
 	DB_ERR__MAX
 };
 
@@ -55,10 +59,20 @@ struct db {
 	int		 dead;		/* reconnect before the next use */
 	int		 in_tx;
 	int		 sent;		/* a statement reached the server */
+	int		 multi;		/* multi-statement packets are on */
 	struct db_stmt	 cache[DB_G__MAX][DB_GROUP_STMTS];
 	char		 err[256];	/* last server error, for logs */
 	uint64_t	 nerr[DB_ERR__MAX];
 };
+
+/*
+ * Error number no (message msg) as a TALLY_* code, kept in db->err and
+ * counted; a lost connection marks db dead.  For db/ files that speak to
+ * db->conn directly.
+ */
+int	 db_classify(struct db *, unsigned int no, const char *msg);
+/* Let this connection take multi-statement text packets (once). */
+int	 db_multi_statements(struct db *);
 
 /* Call once before threads start / after they end. */
 int	 db_library_init(void);

@@ -85,8 +85,8 @@ static const char *const sqls[W__MAX] = {
  * (db->cfg's [webhook.*]), or NULL: the routines then write no event and
  * cost what they did before events existed.
  */
-static const char *
-ledger_hooks(struct db *db, int64_t amount)
+const char *
+db_ledger_hooks(struct db *db, int64_t amount)
 {
 	return core_event_hooks(db->cfg, amount < 0 ?
 	    CORE_EV_CREDITS_DEBITED : CORE_EV_CREDITS_ADDED);
@@ -176,6 +176,27 @@ fetch_tx(struct db *db, struct db_stmt *st, struct tally_tx *tx)
 	return rc;
 }
 
+int
+db_ledger_status(int64_t status)
+{
+	switch (status) {
+	case 0:
+		return TALLY_OK;
+	case 1:
+		return TALLY_E_NOTFOUND;
+	case 2:
+		return TALLY_E_INSUFFICIENT;
+	case 3:
+		return TALLY_E_DUPLICATE;
+	case 4:
+		return TALLY_E_NOTFOUND;
+	case 5:
+		return TALLY_E_INVALID;
+	default:
+		return TALLY_E_INTERNAL;
+	}
+}
+
 /* The routine's answer row; see 0007_ledger_routines.sql. */
 static int
 call_result(struct db *db, struct db_stmt *st, struct db_ledger_result *r)
@@ -195,22 +216,7 @@ call_result(struct db *db, struct db_stmt *st, struct db_ledger_result *r)
 		return rc == TALLY_E_NOTFOUND ? TALLY_E_INTERNAL : rc;
 	tx->has_operation = !nop;
 	tx->has_description = !ndesc;
-	switch (status) {
-	case 0:
-		return TALLY_OK;
-	case 1:
-		return TALLY_E_NOTFOUND;
-	case 2:
-		return TALLY_E_INSUFFICIENT;
-	case 3:
-		return TALLY_E_DUPLICATE;
-	case 4:
-		return TALLY_E_NOTFOUND;
-	case 5:
-		return TALLY_E_INVALID;
-	default:
-		return TALLY_E_INTERNAL;
-	}
+	return db_ledger_status(status);
 }
 
 int
@@ -224,7 +230,7 @@ db_ledger_call(struct db *db, const struct db_ledger_change *c,
 	rc = db_exec(db, st, "ississsissis", c->account_id, c->user_id,
 	    c->kind, c->amount, c->operation, c->description, c->effect_key,
 	    c->now, c->email, c->locale, (int64_t)c->own_tx,
-	    ledger_hooks(db, c->amount));
+	    db_ledger_hooks(db, c->amount));
 	if (rc != TALLY_OK)
 		return rc;
 	return call_result(db, st, r);
@@ -238,7 +244,7 @@ db_ledger_refund_call(struct db *db, int64_t account_id, const char *user_id,
 	int		 rc;
 
 	rc = db_exec(db, st, "isiiis", account_id, user_id, txid, now,
-	    (int64_t)own_tx, ledger_hooks(db, 1));
+	    (int64_t)own_tx, db_ledger_hooks(db, 1));
 	if (rc != TALLY_OK)
 		return rc;
 	return call_result(db, st, r);
@@ -256,7 +262,7 @@ db_account_init_call(struct db *db, const char *user_id, const char *email,
 	memset(a, 0, sizeof(*a));
 	*granted = 0;
 	if ((rc = db_exec(db, st, "ssiiis", user_id, email, credits, now,
-	    (int64_t)own_tx, credits > 0 ? ledger_hooks(db, credits) : NULL)) !=
+	    (int64_t)own_tx, credits > 0 ? db_ledger_hooks(db, credits) : NULL)) !=
 	    TALLY_OK)
 		return rc;
 	rc = db_fetch(db, st, "iissiii", &g, &a->id, a->user_id,

@@ -60,6 +60,18 @@ struct db_ledger_result {
 int	 db_ledger_call(struct db *, const struct db_ledger_change *c,
 	    struct db_ledger_result *r);
 /*
+ * As db_ledger_call, but an own-transaction call (c->own_tx) may share one
+ * round trip and one transaction with the calls other threads of this
+ * process make at the same moment ([database] batch_debits; see
+ * db_combine.c).  Same answers, same exactness.
+ */
+int	 db_ledger_call_shared(struct db *, const struct db_ledger_change *c,
+	    struct db_ledger_result *r);
+/* The tally_ledger_* routines' status column as a TALLY_* code. */
+int	 db_ledger_status(int64_t status);
+/* The [webhook.*] endpoints that want the event of a change of amount. */
+const char *db_ledger_hooks(struct db *, int64_t amount);
+/*
  * Refund usage row txid of the account (account_id, or 0 and user_id) in
  * one round trip, once.  TALLY_E_NOTFOUND (no such account, or no such
  * row of it), TALLY_E_INVALID (not a usage), TALLY_E_DUPLICATE (refunded).

@@ -17,7 +17,7 @@ static const char *const class_names[METRICS_CLASSES] = {
 };
 
 static const char *const dberr_names[METRICS_DBERR] = {
-	"unavailable", "retry", "other"
+	"unavailable", "retry", "other", "batches", "batched", "alone"
 };
 
 /* A label value with \, " and newline escaped, as the format wants. */
@@ -126,8 +126,16 @@ render_requests(FILE *f, const struct metrics_totals *t)
 	family(f, "tally_db_errors_total", "counter", "Database errors met by "
 	    "the responders: unavailable (cannot connect, connection lost), "
 	    "retry (deadlock, lock wait timeout), other.");
-	for (k = 0; k < METRICS_DBERR; k++)
+	for (k = 0; k < 3; k++)
 		fprintf(f, "tally_db_errors_total{kind=\"%s\"} %llu\n",
+		    dberr_names[k], (unsigned long long)t->db_err[k]);
+	family(f, "tally_db_debit_batches_total", "counter", "Debits sent "
+	    "together, several in one round trip and transaction "
+	    "([database] batch_debits): packets sent (kind=batches), debits "
+	    "in them (batched), packets rolled back after a server error "
+	    "whose debits then ran one by one (alone).");
+	for (k = 3; k < METRICS_DBERR; k++)
+		fprintf(f, "tally_db_debit_batches_total{kind=\"%s\"} %llu\n",
 		    dberr_names[k], (unsigned long long)t->db_err[k]);
 	family(f, "tally_metrics_shared", "gauge", "1 when the counters are "
 	    "shared by every responder process (http.metrics_file), 0 when "

@@ -21,8 +21,8 @@ enum metrics_extra {
 #define METRICS_BUCKETS		13	/* upper bounds; one more for +Inf */
 #define METRICS_SLOTS		512
 
-/* Database errors by kind (op_store_error_counts). */
-#define METRICS_DBERR		3
+/* Database errors by kind, then the debit packets (op_store_error_counts). */
+#define METRICS_DBERR		6
 
 /* Upper bounds of the latency buckets, in microseconds. */
 extern const int64_t metrics_bucket_us[METRICS_BUCKETS];

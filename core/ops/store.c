@@ -65,11 +65,11 @@ op_store_error_clear(struct db *db)
 }
 
 void
-op_store_error_counts(const struct db *db, uint64_t out[3])
+op_store_error_counts(const struct db *db, uint64_t out[6])
 {
 	int	 i;
 
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 6; i++)
 		out[i] = db != NULL && i < DB_ERR__MAX ? db->nerr[i] : 0;
 }
 

@@ -34,7 +34,7 @@ void	 op_store_error_clear(struct db *);
  * wait timeouts, [2] any other server error (duplicate keys, an
  * expected outcome, are not counted).  OUT: out[0..2].
  */
-void	 op_store_error_counts(const struct db *, uint64_t out[3]);
+void	 op_store_error_counts(const struct db *, uint64_t out[6]);
 
 /*
  * Run fn(db, arg) in one transaction and commit it; fn returns TALLY_OK

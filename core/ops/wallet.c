@@ -67,14 +67,14 @@ op_credits_use(struct db *db, const struct op_wallet_who *who,
 	c.email = who->email;
 	c.locale = who->locale;
 	c.own_tx = own_tx;
-	rc = db_ledger_call(db, &c, &r);
+	rc = db_ledger_call_shared(db, &c, &r);
 	if (rc == TALLY_E_NOTFOUND && who->create && who->account_id == 0) {
 		/* A first request: the account starts empty, as a balance
 		 * read would have made it; then the debit is answered. */
 		if ((rc = op_account_ensure(db, who->user_id, who->email,
 		    who->locale, now, &a)) != TALLY_OK)
 			return rc;
-		rc = db_ledger_call(db, &c, &r);
+		rc = db_ledger_call_shared(db, &c, &r);
 	}
 	if (rc == TALLY_OK)
 		*out = r.tx;
