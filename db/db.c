@@ -196,6 +196,7 @@ db_stmt(struct db *db, enum db_group g, int idx, const char *sql)
 		return NULL;
 	/* Prepared lazily by db_exec, on whichever connection is current. */
 	db->cache[g][idx].sql = sql;
+	db->cache[g][idx].db = db;
 	return &db->cache[g][idx];
 }
 
@@ -304,6 +305,8 @@ db_exec(struct db *db, struct db_stmt *s, const char *fmt, ...)
 
 	if (s == NULL)
 		return TALLY_E_INTERNAL;
+	if (db->in_tx && db->tx_failed != TALLY_OK)
+		return db->tx_failed;
 	for (attempt = 0; ; attempt++) {
 		if ((rc = prepare(db, s)) == TALLY_OK) {
 			va_start(ap, fmt);
@@ -410,16 +413,35 @@ db_fetch(struct db *db, struct db_stmt *s, const char *fmt, ...)
 void
 db_done(struct db_stmt *s)
 {
+	int	 rc;
+
 	if (s == NULL || s->st == NULL)
 		return;
 	mysql_stmt_free_result(s->st);
 	/*
 	 * A CALL answers its rows and then a status of its own: read what
 	 * follows, or the connection is out of step for the next statement.
+	 * That status can be an error after rows that looked complete: on
+	 * Galera, a replicated write set that aborts the open transaction
+	 * while the routine ends is reported there (1213), the transaction
+	 * rolled back.  Noted in tx_failed, for db_tx to run it again.
 	 */
-	while (mysql_stmt_more_results(s->st) &&
-	    mysql_stmt_next_result(s->st) == 0)
+	while (mysql_stmt_more_results(s->st)) {
+		if ((rc = mysql_stmt_next_result(s->st)) > 0) {
+			if (s->db != NULL && s->db->in_tx &&
+			    s->db->tx_failed == TALLY_OK) {
+				rc = db_classify(s->db,
+				    mysql_stmt_errno(s->st),
+				    mysql_stmt_error(s->st));
+				s->db->tx_failed = rc != TALLY_OK ? rc :
+				    TALLY_E_INTERNAL;
+			}
+			break;
+		}
+		if (rc < 0)
+			break;
 		mysql_stmt_free_result(s->st);
+	}
 }
 
 uint64_t
@@ -478,7 +500,13 @@ db_tx(struct db *db, db_tx_fn fn, void *arg)
 		if (rc != TALLY_OK)
 			return rc;
 		db->in_tx = 1;
+		db->tx_failed = TALLY_OK;
 		rc = fn(db, arg);
+		/* A statement failed after its rows: the transaction may be
+		 * gone, whatever fn made of it. */
+		if (db->tx_failed != TALLY_OK)
+			rc = db->tx_failed;
+		db->tx_failed = TALLY_OK;
 		if (rc == TALLY_E_UNAVAILABLE && db->dead && attempt == 0) {
 			/* The server dropped the connection before COMMIT, so
 			 * it rolled the transaction back: run it again. */
@@ -550,8 +578,16 @@ db_call(struct db *db, db_tx_fn fn, void *arg)
 		 */
 		db->in_tx = 1;
 		db->sent = 0;
+		db->tx_failed = TALLY_OK;
 		rc = fn(db, arg);
 		db->in_tx = 0;
+		/*
+		 * An error in a routine's closing status after its answer row
+		 * (tx_failed) changes nothing here: a routine run on its own
+		 * commits before it answers (0007_ledger_routines.sql), and
+		 * fn could run nothing after it (db_exec refused).
+		 */
+		db->tx_failed = TALLY_OK;
 		if (rc == TALLY_E_UNAVAILABLE && db->dead && !db->sent &&
 		    attempt == 0)
 			continue;	/* it never reached the server */

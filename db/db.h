@@ -39,6 +39,7 @@ enum db_group {
 struct db_stmt {
 	MYSQL_STMT	*st;
 	const char	*sql;
+	struct db	*db;		/* the handle it belongs to */
 };
 
 /* Counted per handle, for the metrics (only ever grow): errors, then the
@@ -60,6 +61,15 @@ struct db {
 	int		 in_tx;
 	int		 sent;		/* a statement reached the server */
 	int		 multi;		/* multi-statement packets are on */
+	/*
+	 * A statement of the open transaction failed after it had answered
+	 * its rows (a CALL's closing status, read by db_done): its TALLY_E_*.
+	 * The server may have rolled the whole transaction back then (a
+	 * deadlock; on Galera, a local transaction aborted by a replicated
+	 * write set), after which each further statement would commit on
+	 * its own: db_exec runs none until db_tx or db_call decides.
+	 */
+	int		 tx_failed;
 	struct db_stmt	 cache[DB_G__MAX][DB_GROUP_STMTS];
 	char		 err[256];	/* last server error, for logs */
 	uint64_t	 nerr[DB_ERR__MAX];

@@ -15,8 +15,22 @@
 # tests/integration/lib.mjs) under $TALLY_VAR/stacks/; the trap stops them
 # too.
 #
+# An external database server instead of the private MariaDB (make
+# test-galera runs the integration suite against a Galera node this way):
+#
+#   TALLY_TEST_DB_SOCKET=PATH          its Unix socket, or
+#   TALLY_TEST_DB_HOST=HOST [TALLY_TEST_DB_PORT=PORT, default 3306]
+#
+# user root without a password (as config.sample).  stack_start then starts
+# no mariadbd: the stack's config points at that server with a database of
+# its own, tally_NAME_<random> (created by the normal migrate step), which
+# the EXIT trap drops (TALLY_TEST_DB_KEEP=1: keeps it, for a look at the
+# data afterwards).  Tests that stop or restart the database skip
+# themselves (TALLY_DB_EXTERNAL=1).
+#
 # Exported afterwards: TALLY_VAR, TALLY_CONFIG, TALLY_URL, TALLY_ROOT,
-# TALLY_DB_SOCKET, TALLY_MAILDIR, TALLY_SERVICE_KEY, TALLY_ADMIN_KEY,
+# TALLY_DB_SOCKET (or TALLY_DB_HOST and TALLY_DB_PORT for an external
+# server over TCP), TALLY_DB_NAME, TALLY_DB_EXTERNAL (1 or 0), TALLY_MAILDIR, TALLY_SERVICE_KEY, TALLY_ADMIN_KEY,
 # TALLY_JWT_SECRET, STRIPE_STANDIN_URL, STRIPE_SECRET_KEY,
 # STRIPE_WEBHOOK_SECRET, BTCPAY_STANDIN_URL, BTCPAY_API_KEY, BTCPAY_STORE_ID,
 # BTCPAY_WEBHOOK_SECRET, NWC_STANDIN_URL.
@@ -89,7 +103,23 @@ stack_init() { # NAME BASE
 
 	export TALLY_URL=http://127.0.0.1:$STACK_PORT
 	export TALLY_ROOT=$STACK_ROOT
+	export TALLY_DB_NAME=tally TALLY_DB_EXTERNAL=0
 	export TALLY_DB_SOCKET=$TALLY_VAR/mariadb.sock
+	if [ -n "${TALLY_TEST_DB_SOCKET:-}" ] || [ -n "${TALLY_TEST_DB_HOST:-}" ]; then
+		TALLY_DB_EXTERNAL=1
+		TALLY_DB_NAME=tally_${name//[^A-Za-z0-9]/_}_$(openssl rand -hex 4)
+		stack_ini_set database name "$TALLY_DB_NAME"
+		if [ -n "${TALLY_TEST_DB_SOCKET:-}" ]; then
+			TALLY_DB_SOCKET=$TALLY_TEST_DB_SOCKET
+			stack_ini_set database socket "$TALLY_DB_SOCKET"
+		else
+			unset TALLY_DB_SOCKET
+			export TALLY_DB_HOST=$TALLY_TEST_DB_HOST
+			export TALLY_DB_PORT=${TALLY_TEST_DB_PORT:-3306}
+			stack_ini_set database host "$TALLY_DB_HOST"
+			stack_ini_set database port "$TALLY_DB_PORT"
+		fi
+	fi
 	export TALLY_MAILDIR=$TALLY_VAR/mail
 	STACK_PIDS=
 	trap stack_cleanup EXIT INT TERM
@@ -112,6 +142,14 @@ stack_standin() { # NAME ARGS...: start, wait for its "listening" line
 }
 
 stack_start() {
+	if [ "$TALLY_DB_EXTERNAL" = 1 ]; then
+		# shellcheck disable=SC2046
+		mariadb-admin --no-defaults $(stack_db_args) -uroot ping >/dev/null || {
+			echo "the external database ($(stack_db_args | tr '\n' ' ')) does not answer" >&2
+			return 1
+		}
+		echo "database: external, $(stack_db_args | tr '\n' ' ')database $TALLY_DB_NAME" >&2
+	fi
 	"$STACK_ROOT/deploy/tally-dev" start
 	# Missing, or older than the lock file (a pull added a package).
 	if [ ! -f "$STACK_ROOT/tests/standins/node_modules/.package-lock.json" ] ||
@@ -132,6 +170,15 @@ stack_start() {
 	    --btcpay-url "$BTCPAY_STANDIN_URL"
 }
 
+# The mariadb client's connection options for the stack's server.
+stack_db_args() {
+	if [ -n "${TALLY_DB_SOCKET:-}" ]; then
+		printf '%s\n' -S "$TALLY_DB_SOCKET"
+	else
+		printf '%s\n' -h "$TALLY_DB_HOST" -P "$TALLY_DB_PORT" --protocol=TCP
+	fi
+}
+
 stack_cleanup() {
 	local rc=$?
 	# shellcheck disable=SC2086
@@ -146,6 +193,13 @@ stack_cleanup() {
 		    "$STACK_ROOT/deploy/tally-dev" stop || true
 	done
 	"$STACK_ROOT/deploy/tally-dev" stop || true
+	# An external server keeps running; only our database goes.
+	if [ "${TALLY_DB_EXTERNAL:-0}" = 1 ] && [ -z "${TALLY_TEST_DB_KEEP:-}" ]; then
+		# shellcheck disable=SC2046
+		mariadb --no-defaults $(stack_db_args) -uroot \
+		    -e "DROP DATABASE IF EXISTS \`$TALLY_DB_NAME\`" ||
+		    echo "could not drop the database $TALLY_DB_NAME" >&2
+	fi
 	if [ $rc -ne 0 ] && [ -d "$TALLY_VAR" ]; then
 		echo "--- last lines of the responder log ($TALLY_VAR/fcgi.log)"
 		tail -n 30 "$TALLY_VAR/fcgi.log" 2>/dev/null || true

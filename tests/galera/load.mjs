@@ -7,13 +7,15 @@
 //
 // usage: node load.mjs SECONDS WORKERS USERS PREFIX URL[,URL...] > out.json
 // Prints {ok:[[key,user,txid]...], failed:[[key,user,lastStatus]...],
-// statuses:{...}, retries, seconds}.  X-Service-Key from TALLY_SERVICE_KEY.
+// statuses:{...}, retries, seconds}.  X-Service-Key from TALLY_SERVICE_KEY;
+// the debits' operation from GALERA_OP (default galera).
 import { randomBytes } from 'node:crypto';
 
 const [secs, workers, users, prefix, urlList] = process.argv.slice(2);
 const urls = urlList.split(',');
 const key = process.env.TALLY_SERVICE_KEY;
 const end = Date.now() + Number(secs) * 1000;
+const OP = process.env.GALERA_OP || 'galera';
 const out = { ok: [], failed: [], statuses: {}, retries: 0, seconds: 0 };
 const run = randomBytes(4).toString('hex');
 let n = 0;
@@ -39,7 +41,7 @@ async function worker(w) {
     const i = n++;
     const user = `${prefix}-${String(1 + (i % Number(users))).padStart(5, '0')}`;
     const idem = `g-${run}-${i}`;
-    const body = JSON.stringify({ user_id: user, amount: 1, operation: 'galera', description: idem });
+    const body = JSON.stringify({ user_id: user, amount: 1, operation: OP, description: idem });
     let r;
     for (let a = 0; a < 4; a++) {
       // Odd debits go without a key (the one-CALL path, db_call): their

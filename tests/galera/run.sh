@@ -2,22 +2,31 @@
 # tally on a three-node MariaDB Galera cluster, on loopback (make
 # test-galera; not part of make check: it takes a few minutes of both
 # cores).  Three mariadbd nodes with deploy/mariadb.cnf + deploy/galera.cnf,
-# two responder pools (lighttpd + tally-fcgi) on nodes 1 and 2, a debit
-# load against one pool and then both, two schedulers on nodes 1 and 2 at
-# once over due subscriptions, then SIGKILL of node 2 under load and its
-# rejoin.  Checks: every 2xx debit is in the ledger once, no debit twice,
-# every ledger sums to its balance, every subscription charged once,
-# failures are clean 503s (or retried on the other pool), the node
-# rejoins; last, node 1 alone (non-primary) answers 503.  Prints debits/s on one node and on the cluster.
+# two responder pools (lighttpd + tally-fcgi) on nodes 1 and 2.  First the
+# integration suite (tests/integration/, its own stack and database on
+# node 1; the tests that stop MariaDB skip), its data then compared on the
+# three nodes; then a debit load against one pool and then both, two
+# schedulers on nodes 1 and 2 at once over due subscriptions, debits of a
+# few hot accounts through both pools at once (certification conflicts:
+# there must be some), then SIGKILL of node 2 under load and its rejoin.
+# Checks: every 2xx debit is in the ledger once, no debit twice, every
+# ledger sums to its balance, every subscription charged once, failures
+# are clean 503s (or retried on the other pool), the node rejoins; last,
+# node 1 alone (non-primary) answers 503.  Prints debits/s on one node and
+# on the cluster, and the conflicts counted by the nodes.
 #
 # usage: tests/galera/run.sh [SECONDS per load phase, default 10]
 # GALERA_KEEP=1 keeps the temp folder (logs, datadirs) after a pass too.
+# GALERA_SUITE=0 leaves the integration suite out, GALERA_SUITE="FILES"
+# runs those test files only; GALERA_SUITE_ONLY=1 stops after the suite.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SECS=${1:-10}
 WORKERS=${GALERA_WORKERS:-16}
 NLOAD=200	# debit accounts
 NSUB=2000	# due subscriptions
+NHOT=4		# hot accounts, debited on two nodes at once
+SUITE=${GALERA_SUITE:-1}
 # shellcheck source=../stack.sh
 . "$ROOT/tests/stack.sh"	# stack_free_port, stack_ini_set
 
@@ -55,7 +64,7 @@ start_node() { # N [--wsrep-new-cluster]
 	setsid mariadbd --defaults-file="$W/node.cnf" --datadir="$W/n$n/data" \
 	    --socket="$W/n$n/sock" --port="${SQLP[n]}" --bind-address=127.0.0.1 \
 	    --pid-file="$W/n$n/pid" --log-error="$W/n$n/err.log" $(root_flag) \
-	    --innodb-buffer-pool-size=64M --max-connections=300 \
+	    --innodb-buffer-pool-size=64M --max-connections=500 \
 	    --wsrep-cluster-address="$GCOMM" --wsrep-node-name="node$n" \
 	    --wsrep-node-address="127.0.0.1:${GCP[n]}" \
 	    --wsrep-node-incoming-address="127.0.0.1:${SQLP[n]}" \
@@ -164,6 +173,56 @@ done
 say "pools: ${URL[1]} (node 1), ${URL[2]} (node 2)"
 unset TALLY_CONFIG
 
+# 3. The integration suite with its stack's database on node 1
+# (tests/stack.sh, TALLY_TEST_DB_SOCKET: a database of its own, dropped
+# at the end; the tests that stop MariaDB skip).  Its responders and its
+# SQL checks both use node 1, so reads see the writes; the other nodes
+# apply every write set and must end with the same data: the suite's
+# database is kept (TALLY_TEST_DB_KEEP), every table's checksum compared
+# on the three nodes, then dropped.
+if [ "$SUITE" != 0 ]; then
+	if [ "$SUITE" = 1 ]; then
+		set -- "$ROOT"/tests/integration/*.test.mjs
+	else
+		# shellcheck disable=SC2086
+		set -- $SUITE
+	fi
+	t0=$(date +%s)
+	if (cd "$ROOT" && TALLY_TEST_DB_SOCKET=$W/n1/sock TALLY_TEST_DB_KEEP=1 \
+	    tests/integration/run.sh "$@") >"$W/suite.log" 2>&1; then
+		suite_rc=0
+	else
+		suite_rc=$?
+	fi
+	res=$(grep -aE '^# (tests|pass|fail|cancelled|skipped) ' "$W/suite.log" | tr -d '#' | tr '\n' ',' | sed 's/^ //;s/,$//;s/,  */, /g')
+	say "integration suite on node 1 ($# files): $res, in $(($(date +%s) - t0)) s (log: $W/suite.log)"
+	grep -a '^ *ok .* # SKIP' "$W/suite.log" | sed 's/^ *ok [0-9]* - /galera:   skipped: /'
+	if [ "$suite_rc" -ne 0 ]; then
+		grep -a '^not ok\|^    not ok' "$W/suite.log" | sed 's/^ */galera:   /' | head -20
+		bad "the integration suite on node 1 exited $suite_rc"
+	fi
+	sdb=$(sed -n 's/^database: external, .* database \(tally_[a-z0-9_]*\)$/\1/p' "$W/suite.log")
+	if [ -n "$sdb" ]; then
+		tables=$(node_sql 1 "SET SESSION group_concat_max_len = 65536; SELECT GROUP_CONCAT(CONCAT('\`', table_name, '\`')) FROM information_schema.tables
+		    WHERE table_schema = '$sdb' AND table_type = 'BASE TABLE'")
+		for n in 1 2 3; do
+			# wsrep_sync_wait: after every write set committed anywhere.
+			node_sql "$n" "SET SESSION wsrep_sync_wait = 1; USE $sdb; CHECKSUM TABLE $tables" >"$W/sum$n.txt"
+		done
+		if cmp -s "$W/sum1.txt" "$W/sum2.txt" && cmp -s "$W/sum1.txt" "$W/sum3.txt"; then
+			say "the suite's database $sdb: $(wc -l <"$W/sum1.txt") tables, $(node_sql 1 "SELECT SUM(table_rows)
+			    FROM information_schema.tables WHERE table_schema = '$sdb'") rows (about), the same checksums on the 3 nodes"
+		else
+			bad "the suite's database differs between the nodes: $(diff "$W/sum1.txt" "$W/sum2.txt" | head -5) $(diff "$W/sum1.txt" "$W/sum3.txt" | head -5)"
+		fi
+		node_sql 1 "DROP DATABASE \`$sdb\`"
+	else
+		bad "the suite did not say which database it used"
+	fi
+	wait_size 1 3 30 || bad "the cluster is not 3 synced nodes after the suite"
+	[ -n "${GALERA_SUITE_ONLY:-}" ] && { [ $FAIL -eq 0 ] && say ok; exit $FAIL; }
+fi
+
 # Accounts for the debits, and due subscriptions (bulkSubs in
 # tests/integration/lib.mjs): a large balance, a funding ledger row.
 q "INSERT INTO accounts (user_id, balance, created_at, updated_at)
@@ -182,18 +241,47 @@ q "INSERT INTO accounts (user_id, balance, created_at, updated_at)
 load() { # SECONDS OUT URL[,URL]
 	node "$ROOT/tests/galera/load.mjs" "$1" "$WORKERS" "$NLOAD" gl "$3" >"$W/$2.json"
 }
+# Certification conflicts so far, per node: a local transaction that
+# failed certification at COMMIT (cert_failures), or that a replicated
+# write set aborted mid-way (bf_aborts); both reach tally as error 1213.
+conflicts() { # N: "cert_failures bf_aborts" of node N
+	node_sql "$1" "SHOW GLOBAL STATUS WHERE Variable_name IN
+	    ('wsrep_local_cert_failures', 'wsrep_local_bf_aborts')" |
+	    awk '$1 ~ /cert/ { c = $2 } $1 ~ /bf/ { b = $2 } END { print c + 0, b + 0 }'
+}
+declare -a CF BF
+conflicts_mark() { local n; for n in 1 2; do read -r "CF[$n]" "BF[$n]" <<<"$(conflicts "$n")"; done; }
+conflicts_since() { # since conflicts_mark: per node in CONFLICTS, the sum in NCONF
+	local n c b
+	NCONF=0 CONFLICTS=
+	for n in 1 2; do
+		read -r c b <<<"$(conflicts "$n")"
+		CONFLICTS="$CONFLICTS${CONFLICTS:+; }node $n: $((c - CF[n])) cert failures, $((b - BF[n])) BF aborts"
+		NCONF=$((NCONF + c - CF[n] + b - BF[n]))
+	done
+}
+# tally's own count of transactions it ran again (1213, lock wait
+# timeout): tally_db_errors_total{kind="retry"} of a pool.
+pool_retries() { # N
+	curl -s -H "X-Admin-Key: $adm" "${URL[$1]}/api/v1/admin/metrics" |
+	    sed -n 's/^tally_db_errors_total{kind="retry"} \([0-9]*\)$/\1/p'
+}
 rate() { # OUT: 2xx debits per second
 	node -e 'const o=JSON.parse(require("fs").readFileSync(process.argv[1]));
 	    console.log((o.ok.length/o.seconds).toFixed(0), JSON.stringify(o.statuses), "retries", o.retries)' "$W/$1.json"
 }
 
-# 3. Throughput: one pool on one node, then both pools on two nodes.
+# 4. Throughput: one pool on one node, then both pools on two nodes.
 load "$SECS" one "${URL[1]}"
 say "debits, one pool on node 1:    $(rate one) /s"
 load "$SECS" two "${URL[1]},${URL[2]}"
 say "debits, two pools, nodes 1+2:  $(rate two) /s"
 
-# 4. Two schedulers at once, on nodes 1 and 2, over the due subscriptions.
+# 5. Two schedulers at once, on nodes 1 and 2, over the due subscriptions:
+# both claim the same rows (SKIP LOCKED skips only rows locked on the
+# same node), so their charges collide at certification.
+conflicts_mark
+r1=$(pool_retries 1) r2=$(pool_retries 2)
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 for n in 1 2; do
 	(cd "$ROOT" && TALLY_CONFIG=$W/pool$n/tally.conf "$ROOT/bin/tally-scheduler" --once --now "$now" \
@@ -216,8 +304,55 @@ read -r charged twice unbalanced <<<"$(q "SELECT
     (SELECT COUNT(*) FROM accounts a WHERE a.user_id LIKE 'gs-%' AND a.balance <> 70)")"
 say "subscriptions: $charged of $NSUB charged, $twice charged twice, $unbalanced with a balance other than 70"
 [ "$charged" = "$NSUB" ] && [ "$twice" = 0 ] && [ "$unbalanced" = 0 ] || bad "subscription charges"
+conflicts_since
+say "certification conflicts of the two schedulers: $CONFLICTS"
 
-# 5. SIGKILL node 2 under load on both pools, then restart it.
+# 6. A forced certification conflict: many debits at once of the same few
+# accounts through both pools (nodes 1 and 2), so that two nodes write
+# one account row at the same moment.  The loser's COMMIT fails
+# certification (or a replicated write set aborts it): error 1213, and
+# tally runs the transaction again on the new balance.  The last hot
+# account has little money: concurrent debits of it must end in 402,
+# never below zero.  Checked: there were conflicts (the retry path ran),
+# no answer but 200, 402 and 503, every 2xx debit in the ledger once and
+# no other, every hot ledger summing to its balance, none negative.
+q "INSERT INTO accounts (user_id, balance, created_at, updated_at)
+    SELECT CONCAT('gh-', LPAD(seq, 5, '0')), IF(seq = $NHOT, 100, 1000000), UTC_TIMESTAMP(), UTC_TIMESTAMP()
+    FROM seq_1_to_$NHOT;
+  INSERT INTO ledger (account_id, kind, amount, balance_after, description, created_at)
+    SELECT id, 'adjustment', balance, balance, 'galera funding', UTC_TIMESTAMP() FROM accounts
+    WHERE user_id LIKE 'gh-%' ORDER BY id"
+conflicts_mark
+h1=$(pool_retries 1) h2=$(pool_retries 2)
+GALERA_OP=galera-hot node "$ROOT/tests/galera/load.mjs" "$SECS" $((WORKERS * 2)) "$NHOT" gh \
+    "${URL[1]},${URL[2]}" >"$W/hot.json"
+conflicts_since
+say "hot accounts ($NHOT, $((WORKERS * 2)) clients on both pools): $(rate hot) /s"
+say "certification conflicts of the hot debits: $CONFLICTS"
+say "transactions tally ran again (tally_db_errors_total{kind=\"retry\"}): hot debits: pool 1 $(($(pool_retries 1) - h1)), pool 2 $(($(pool_retries 2) - h2)); both phases: $(($(pool_retries 1) - r1 + $(pool_retries 2) - r2))"
+[ "$NCONF" -gt 0 ] || bad "no certification conflict on the hot accounts: the retry path was not exercised"
+node -e '
+const o = JSON.parse(require("fs").readFileSync(process.argv[1]));
+const bad = Object.keys(o.statuses).filter((s) => !["200", "402", "503"].includes(s));
+if (bad.length) console.error(`answers other than 200, 402, 503: ${JSON.stringify(o.statuses)}`);
+require("fs").writeFileSync(process.argv[2], o.ok.map(([k, u, tx]) => `${k}\t${u}\t${tx}`).join("\n") + "\n");
+' "$W/hot.json" "$W/hot-ok.tsv" 2>"$W/hot-unclean.txt"
+[ -s "$W/hot-unclean.txt" ] && bad "hot debits: $(cat "$W/hot-unclean.txt")"
+q "CREATE TABLE galera_hot_ok (k VARCHAR(64) PRIMARY KEY, user_id VARCHAR(64), tx BIGINT) ENGINE=InnoDB;
+  LOAD DATA LOCAL INFILE '$W/hot-ok.tsv' INTO TABLE galera_hot_ok (k, user_id, tx)"
+read -r nok missing extra unbal neg <<<"$(q "SELECT (SELECT COUNT(*) FROM galera_hot_ok),
+    (SELECT COUNT(*) FROM galera_hot_ok o LEFT JOIN ledger l ON l.id = o.tx AND l.description = o.k
+        AND l.kind = 'usage' AND l.amount = -1 WHERE l.id IS NULL),
+    (SELECT COUNT(*) FROM ledger l LEFT JOIN galera_hot_ok o ON o.tx = l.id
+        WHERE l.operation = 'galera-hot' AND o.k IS NULL),
+    (SELECT COUNT(*) FROM accounts a WHERE a.user_id LIKE 'gh-%'
+        AND a.balance <> (SELECT COALESCE(SUM(amount), 0) FROM ledger l WHERE l.account_id = a.id)),
+    (SELECT COUNT(*) FROM accounts a WHERE a.user_id LIKE 'gh-%' AND a.balance < 0)")"
+say "hot accounts: $nok 2xx debits, $missing not in the ledger, $extra in the ledger without a 2xx, $unbal ledgers that do not sum to their balance, $neg balances below zero"
+[ "$nok" -gt 0 ] && [ "$missing" = 0 ] && [ "$extra" = 0 ] && [ "$unbal" = 0 ] && [ "$neg" = 0 ] ||
+    bad "hot account debits"
+
+# 7. SIGKILL node 2 under load on both pools, then restart it.
 load $((SECS + 10)) kill "${URL[1]},${URL[2]}" &
 lp=$!
 sleep $((SECS / 2 + 1))
@@ -252,7 +387,7 @@ else
 	bad "node 2 did not rejoin"
 fi
 
-# 6. The checks, on node 1 and again on node 2 (the rejoined one).
+# 8. The checks, on node 1 and again on node 2 (the rejoined one).
 node -e '
 const fs = require("fs");
 const rows = [];
@@ -285,7 +420,7 @@ unset QN
 say "responder errors logged by pool 2 while node 2 was away: $(grep -a '"lvl":"error"' "$W/pool2/fcgi.log" |
     grep -ao '"db":"[0-9]*' | sort | uniq -c | tr '\n' ' ')"
 
-# 7. A node cut off from the majority: kill nodes 2 and 3, node 1 (one of
+# 9. A node cut off from the majority: kill nodes 2 and 3, node 1 (one of
 # three) leaves the primary component and answers every statement with
 # error 1047.  Its pool must answer 503 (retry elsewhere), not 500.
 kill -KILL "$(cat "$W/n3/started")" "$(cat "$W/n2/started")"

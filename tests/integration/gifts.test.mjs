@@ -290,7 +290,7 @@ test('codes: TLY-XXXX-XXXX-XXXX-XXXX-XX from the unambiguous alphabet, distinct,
   }
   assert.equal(new Set(codes).size, codes.length);
   // The database enforces uniqueness, not luck.
-  const uniq = sql("SELECT COUNT(*) FROM information_schema.statistics WHERE table_schema = 'tally' AND table_name = 'gifts' AND column_name = 'code' AND non_unique = 0");
+  const uniq = sql("SELECT COUNT(*) FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = 'gifts' AND column_name = 'code' AND non_unique = 0");
   assert.ok(Number(uniq[0][0]) >= 1, 'a unique index on gifts.code');
   const acct = accountId(user);
   assert.throws(() => sql(`INSERT INTO gifts (code, creator_account_id, credits, type, status, created_at) VALUES (${sqlStr(bare(codes[0]))}, ${acct}, 1, 'simple', 'active', UTC_TIMESTAMP())`),

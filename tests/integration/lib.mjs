@@ -49,10 +49,24 @@ export async function call(method, path, opts = {}) {
   return { status: res.status, headers: res.headers, body: json, text };
 }
 
+// The stack's database (tests/stack.sh): the private MariaDB's socket, or an
+// external server's socket or host and port, and the database's name.
+export const DB_NAME = process.env.TALLY_DB_NAME || 'tally';
+// Set when the suite runs against a server it did not start (a Galera
+// node, tests/galera/run.sh): tests that stop or restart it skip.
+export const DB_EXTERNAL = process.env.TALLY_DB_EXTERNAL === '1'
+  ? 'the database is an external server (TALLY_TEST_DB_*) that the tests must not stop or restart' : false;
+
+// The mariadb client's options to reach that server.
+export function dbArgs() {
+  if (process.env.TALLY_DB_SOCKET) return ['-S', process.env.TALLY_DB_SOCKET];
+  return ['-h', process.env.TALLY_DB_HOST, '-P', process.env.TALLY_DB_PORT, '--protocol=TCP'];
+}
+
 // Run SQL against the test database; returns rows as arrays of strings.
 export function sql(query) {
-  const out = execFileSync('mariadb', ['--no-defaults', '-S', process.env.TALLY_DB_SOCKET, '-uroot',
-    '-N', '-B', 'tally', '-e', query], { encoding: 'utf8' });
+  const out = execFileSync('mariadb', ['--no-defaults', ...dbArgs(), '-uroot',
+    '-N', '-B', DB_NAME, '-e', query], { encoding: 'utf8' });
   return out.split('\n').filter((l) => l.length > 0).map((l) => l.split('\t'));
 }
 
@@ -113,7 +127,7 @@ const SBIN_PATH = `${process.env.PATH || ''}:/usr/local/sbin:/usr/sbin:/sbin`;
 // Whether the test database answers a ping.
 export function dbPing() {
   try {
-    execFileSync('mariadb-admin', ['--no-defaults', '-S', process.env.TALLY_DB_SOCKET, '-uroot', 'ping'],
+    execFileSync('mariadb-admin', ['--no-defaults', ...dbArgs(), '-uroot', 'ping'],
       { stdio: 'ignore', env: { ...process.env, PATH: SBIN_PATH } });
     return true;
   } catch {
@@ -123,6 +137,7 @@ export function dbPing() {
 
 // Shut the test database down and wait until its socket is gone.
 export async function dbStop({ timeoutMs = 30000 } = {}) {
+  if (DB_EXTERNAL) throw new Error(DB_EXTERNAL);
   execFileSync('mariadb-admin', ['--no-defaults', '-S', process.env.TALLY_DB_SOCKET, '-uroot', 'shutdown'],
     { stdio: 'ignore', env: { ...process.env, PATH: SBIN_PATH } });
   const end = Date.now() + timeoutMs;
@@ -136,6 +151,7 @@ export async function dbStop({ timeoutMs = 30000 } = {}) {
 // own session, stdio to /dev/null), record its pid in $TALLY_VAR/mariadb.started
 // so that `deploy/tally-dev stop` shuts it down, and wait for a ping.
 export async function dbStart({ timeoutMs = 30000 } = {}) {
+  if (DB_EXTERNAL) throw new Error(DB_EXTERNAL);
   const v = process.env.TALLY_VAR;
   const sock = process.env.TALLY_DB_SOCKET;
   fs.rmSync(sock, { force: true });
@@ -471,7 +487,8 @@ export async function startStack({ name = 'second', set = {}, ini = [], procs, t
     conf = iniSet(conf, 'http', 'listen', `127.0.0.1:${port}`);
     conf = iniSet(conf, 'http', 'public_url', url);
     // The stack's MariaDB, not one under this stack's folder.
-    conf = iniSet(conf, 'database', 'socket', process.env.TALLY_DB_SOCKET);
+    // (An external server's address and database are in the copy already.)
+    if (process.env.TALLY_DB_EXTERNAL !== '1') conf = iniSet(conf, 'database', 'socket', process.env.TALLY_DB_SOCKET);
     for (const [k, v] of Object.entries(set)) {
       const dot = k.lastIndexOf('.');
       conf = iniSet(conf, k.slice(0, dot), k.slice(dot + 1), v);

@@ -13,6 +13,7 @@ import {
   call, token, newUser, fund, sql, sqlStr, dbBalance, ledgerMatches, ISO_UTC,
   subRow, subCharges, setSubPeriod, parkSubs, runScheduler, spawnScheduler, isoTime, sqlTime, addMonthsIso,
   prefixWhere, bulkSubs, bulkState, dirtyCharges, committedCharges, assertEachChargedOnce, waitConnectionGone,
+  dbArgs, DB_NAME,
 } from './lib.mjs';
 
 const PRODUCT = 'cloud_sync';
@@ -65,7 +66,7 @@ function othersDueNow(where) {
 // A second client that runs `statement` (which takes row locks) in an open
 // transaction and keeps the locks until released.
 async function holdLocks(statement) {
-  const child = spawn('mariadb', ['--no-defaults', '-S', process.env.TALLY_DB_SOCKET, '-uroot', '-N', '-B', '-n', 'tally'],
+  const child = spawn('mariadb', ['--no-defaults', ...dbArgs(), '-uroot', '-N', '-B', '-n', DB_NAME],
     { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
