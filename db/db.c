@@ -139,7 +139,7 @@ db_connect(struct db *db)
 	db->dead = 0;
 	db->conn = db_open(db->cfg, 1, 0, db->err, sizeof(db->err));
 	if (db->conn == NULL) {
-		db->nerr[DB_ERR_UNAVAILABLE]++;
+		db->ncount[DB_ERR_UNAVAILABLE]++;
 		return TALLY_E_UNAVAILABLE;
 	}
 	return TALLY_OK;
@@ -163,13 +163,13 @@ db_classify(struct db *db, unsigned int no, const char *msg)
 			 * local transaction by a replicated one (at any
 			 * statement): db_tx and db_call run the whole
 			 * transaction again */
-		db->nerr[DB_ERR_RETRY]++;
+		db->ncount[DB_ERR_RETRY]++;
 		return TALLY_E_RETRY;
 	case 1047:	/* Galera: "WSREP has not yet prepared node for
 			 * application use" (the node is joining, or cut off
 			 * from the cluster's primary component): a 503 the
 			 * client may retry, on another node */
-		db->nerr[DB_ERR_UNAVAILABLE]++;
+		db->ncount[DB_ERR_UNAVAILABLE]++;
 		return TALLY_E_UNAVAILABLE;
 	case 1053:	/* server shutdown in progress */
 	case 1243:	/* unknown prepared statement: connection was reset */
@@ -181,10 +181,10 @@ db_classify(struct db *db, unsigned int no, const char *msg)
 	case 2055:
 	case 4031:	/* disconnected for inactivity */
 		db->dead = 1;
-		db->nerr[DB_ERR_UNAVAILABLE]++;
+		db->ncount[DB_ERR_UNAVAILABLE]++;
 		return TALLY_E_UNAVAILABLE;
 	default:
-		db->nerr[DB_ERR_OTHER]++;
+		db->ncount[DB_ERR_OTHER]++;
 		return TALLY_E_INTERNAL;
 	}
 }

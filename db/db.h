@@ -44,14 +44,14 @@ struct db_stmt {
 
 /* Counted per handle, for the metrics (only ever grow): errors, then the
  * debit packets this handle led (db_combine.c). */
-enum db_err_kind {
+enum db_count {
 	DB_ERR_UNAVAILABLE,	/* cannot connect, or the connection was lost */
 	DB_ERR_RETRY,		/* deadlock or lock wait timeout */
 	DB_ERR_OTHER,		/* any other server error (not a duplicate key) */
 	DB_CNT_BATCHES,		/* packets of several debits sent */
 	DB_CNT_BATCHED,		/* debits in them */
 	DB_CNT_ALONE,		/* packets rolled back, their debits run alone */
-	DB_ERR__MAX
+	DB_CNT__MAX
 };
 
 struct db {
@@ -72,7 +72,7 @@ struct db {
 	int		 tx_failed;
 	struct db_stmt	 cache[DB_G__MAX][DB_GROUP_STMTS];
 	char		 err[256];	/* last server error, for logs */
-	uint64_t	 nerr[DB_ERR__MAX];
+	uint64_t	 ncount[DB_CNT__MAX];
 };
 
 /*

@@ -213,6 +213,47 @@ row_result(MYSQL_RES *res, struct db_ledger_result *r)
 	return db_ledger_status(col_int(row, 0));
 }
 
+static size_t
+len0(const char *s)
+{
+	return s != NULL ? strlen(s) : 0;
+}
+
+/* Bytes put_call needs for m at most (every string escaped doubles). */
+static size_t
+call_cap(const struct member *m)
+{
+	const struct db_ledger_change *c = m->c;
+
+	return 200 + 2 * (len0(c->user_id) + len0(c->kind) +
+	    len0(c->operation) + len0(c->description) + len0(c->effect_key) +
+	    len0(c->email) + len0(c->locale) + len0(m->hooks));
+}
+
+/*
+ * The packet's answers, in order: START's OK, then per CALL its row (into
+ * m[*got]) and its OK, then COMMIT's OK.  0 when all came, or nonzero
+ * with the error on db->conn.
+ */
+static int
+read_answers(struct db *db, struct member **m, size_t n, size_t *got)
+{
+	MYSQL_RES	*res;
+	int		 status;
+
+	for (*got = 0; ; ) {
+		if ((res = mysql_store_result(db->conn)) != NULL) {
+			if (*got < n)
+				m[*got]->rc = row_result(res, m[*got]->r);
+			(*got)++;
+			mysql_free_result(res);
+		} else if (mysql_field_count(db->conn) != 0)
+			return 1;	/* a row that could not be read */
+		if ((status = mysql_next_result(db->conn)) != 0)
+			return status > 0 ? status : 0;
+	}
+}
+
 /*
  * Run members m[0..n) (n >= 2) as one packet on db.  Each member's
  * outcome is M_DONE (with its rc) or M_ALONE; the leader publishes it in
@@ -221,88 +262,54 @@ row_result(MYSQL_RES *res, struct db_ledger_result *r)
 static void
 run_batch(struct db *db, struct member **m, size_t n)
 {
-	static const char begin[] = "START TRANSACTION;";
-	MYSQL_RES	*res;
 	size_t		 cap, i, got = 0;
 	char		*sql, *p, *end;
-	int		 rc = TALLY_OK, status;
+	int		 status;
 
 	for (i = 0; i < n; i++)
 		m[i]->outcome = M_ALONE;
 	if (db_connect(db) != TALLY_OK || db_multi_statements(db) != TALLY_OK)
 		return;
 	qsort(m, n, sizeof(*m), by_account);
-	cap = sizeof(begin) + 16;
+	cap = 32;
 	for (i = 0; i < n; i++)
-		cap += 2 * (strlen(m[i]->c->user_id ? m[i]->c->user_id : "") +
-		    strlen(m[i]->c->kind) +
-		    strlen(m[i]->c->operation ? m[i]->c->operation : "") +
-		    strlen(m[i]->c->description ? m[i]->c->description : "") +
-		    strlen(m[i]->c->effect_key ? m[i]->c->effect_key : "") +
-		    strlen(m[i]->c->email ? m[i]->c->email : "") +
-		    strlen(m[i]->c->locale ? m[i]->c->locale : "") +
-		    strlen(m[i]->hooks ? m[i]->hooks : "")) + 200;
+		cap += call_cap(m[i]);
 	if ((sql = malloc(cap)) == NULL)
 		return;
 	p = sql;
 	end = sql + cap;
-	put_lit(&p, end, begin);
-	for (i = 0; i < n; i++)
-		if (put_call(db, &p, end, m[i]) != 0) {
-			free(sql);
-			return;
-		}
-	if (put_lit(&p, end, "COMMIT") != 0) {
+	status = put_lit(&p, end, "START TRANSACTION;");
+	for (i = 0; i < n && status == 0; i++)
+		status = put_call(db, &p, end, m[i]);
+	if (status == 0)
+		status = put_lit(&p, end, "COMMIT");
+	if (status != 0) {
 		free(sql);
-		return;
+		return;		/* no room: cannot happen (call_cap) */
 	}
 	status = mysql_real_query(db->conn, sql, (unsigned long)(p - sql));
 	free(sql);
-	db->nerr[DB_CNT_BATCHES]++;
-	db->nerr[DB_CNT_BATCHED] += n;
+	if (status != 0 && mysql_errno(db->conn) == 2006) {
+		/* It never left: the calls go alone. */
+		db_classify(db, 2006, mysql_error(db->conn));
+		return;
+	}
 	/* Sent: as for one call, db_call must not send the leader's again. */
-	if (status == 0 || mysql_errno(db->conn) != 2006)
-		db->sent = 1;
-	if (status != 0) {
-		rc = db_classify(db, mysql_errno(db->conn),
-		    mysql_error(db->conn));
-		if (mysql_errno(db->conn) == 2006)
-			return;		/* it never left: the calls go alone */
-		if (rc == TALLY_E_UNAVAILABLE)
-			goto unknown;
-		goto rollback;
+	db->sent = 1;
+	db->ncount[DB_CNT_BATCHES]++;
+	db->ncount[DB_CNT_BATCHED] += n;
+	if (status == 0)
+		status = read_answers(db, m, n, &got);
+	if (status != 0 && db_classify(db, mysql_errno(db->conn),
+	    mysql_error(db->conn)) == TALLY_E_UNAVAILABLE)
+		goto unknown;
+	if (status == 0 && got == n) {
+		for (i = 0; i < n; i++)
+			m[i]->outcome = M_DONE;
+		return;
 	}
-	/* START's OK, then per CALL its row and its OK, then COMMIT's OK. */
-	for (;;) {
-		if ((res = mysql_store_result(db->conn)) != NULL) {
-			if (got < n)
-				m[got]->rc = row_result(res, m[got]->r);
-			got++;
-			mysql_free_result(res);
-		} else if (mysql_field_count(db->conn) != 0) {
-			status = 1;	/* a row that could not be read */
-			break;
-		}
-		if ((status = mysql_next_result(db->conn)) != 0)
-			break;
-	}
-	if (status > 0) {
-		rc = db_classify(db, mysql_errno(db->conn),
-		    mysql_error(db->conn));
-		if (rc == TALLY_E_UNAVAILABLE)
-			goto unknown;
-		goto rollback;
-	}
-	if (got != n) {
-		rc = TALLY_E_INTERNAL;
-		goto rollback;
-	}
-	for (i = 0; i < n; i++)
-		m[i]->outcome = M_DONE;
-	return;
-rollback:
 	/* Nothing committed: roll back, then each call goes alone. */
-	db->nerr[DB_CNT_ALONE]++;
+	db->ncount[DB_CNT_ALONE]++;
 	if (mysql_rollback(db->conn) == 0)
 		return;
 	db->dead = 1;
@@ -312,7 +319,6 @@ unknown:
 		m[i]->outcome = M_DONE;
 		m[i]->rc = TALLY_E_UNAVAILABLE;
 	}
-	(void)rc;
 }
 
 int

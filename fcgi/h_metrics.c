@@ -16,7 +16,7 @@ static const char *const class_names[METRICS_CLASSES] = {
 	"1xx", "2xx", "3xx", "4xx", "5xx"
 };
 
-static const char *const dberr_names[METRICS_DBERR] = {
+static const char *const db_names[METRICS_DB] = {
 	"unavailable", "retry", "other", "batches", "batched", "alone"
 };
 
@@ -126,17 +126,17 @@ render_requests(FILE *f, const struct metrics_totals *t)
 	family(f, "tally_db_errors_total", "counter", "Database errors met by "
 	    "the responders: unavailable (cannot connect, connection lost), "
 	    "retry (deadlock, lock wait timeout), other.");
-	for (k = 0; k < 3; k++)
+	for (k = 0; k < OP_STORE_ERRORS; k++)
 		fprintf(f, "tally_db_errors_total{kind=\"%s\"} %llu\n",
-		    dberr_names[k], (unsigned long long)t->db_err[k]);
+		    db_names[k], (unsigned long long)t->db_cnt[k]);
 	family(f, "tally_db_debit_batches_total", "counter", "Debits sent "
 	    "together, several in one round trip and transaction "
 	    "([database] batch_debits): packets sent (kind=batches), debits "
 	    "in them (batched), packets rolled back after a server error "
 	    "whose debits then ran one by one (alone).");
-	for (k = 3; k < METRICS_DBERR; k++)
+	for (k = OP_STORE_ERRORS; k < METRICS_DB; k++)
 		fprintf(f, "tally_db_debit_batches_total{kind=\"%s\"} %llu\n",
-		    dberr_names[k], (unsigned long long)t->db_err[k]);
+		    db_names[k], (unsigned long long)t->db_cnt[k]);
 	family(f, "tally_metrics_shared", "gauge", "1 when the counters are "
 	    "shared by every responder process (http.metrics_file), 0 when "
 	    "they are this process's only.");

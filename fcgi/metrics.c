@@ -38,7 +38,7 @@ struct metrics_slot {
 	uint64_t	 req[METRICS_ROUTES][METRICS_CLASSES];
 	uint64_t	 lat[METRICS_ROUTES][METRICS_BUCKETS + 1];
 	uint64_t	 lat_us[METRICS_ROUTES];
-	uint64_t	 db_err[METRICS_DBERR];
+	uint64_t	 db_cnt[METRICS_DB];
 } __attribute__((aligned(64)));
 
 struct metrics_head {
@@ -57,7 +57,7 @@ struct metrics_file {
 static struct metrics_file	*mf;
 static int			 mf_shared;
 static __thread struct metrics_slot *mine;
-static __thread uint64_t	 seen_err[METRICS_DBERR];
+static __thread uint64_t	 seen_db[METRICS_DB];
 
 static uint64_t
 fnv(uint64_t h, const void *p, size_t n)
@@ -80,7 +80,7 @@ layout_hash(void)
 	dims[0] = sizeof(struct metrics_file);
 	dims[1] = METRICS_ROUTES;
 	dims[2] = METRICS_BUCKETS;
-	dims[3] = METRICS_DBERR;
+	dims[3] = METRICS_DB;
 	h = fnv(h, dims, sizeof(dims));
 	for (i = 0; (r = router_at(i)) != NULL; i++) {
 		h = fnv(h, r->method, strlen(r->method) + 1);
@@ -236,7 +236,7 @@ metrics_thread_end(void)
 void
 metrics_request(size_t route, int status, int64_t us, const struct db *db)
 {
-	uint64_t	 err[METRICS_DBERR];
+	uint64_t	 err[METRICS_DB];
 	size_t		 b, i;
 	int		 cls;
 
@@ -257,11 +257,11 @@ metrics_request(size_t route, int status, int64_t us, const struct db *db)
 	ADD(&mine->lat[route][b], 1);
 	ADD(&mine->lat_us[route], (uint64_t)us);
 	/* The handle's error counts only grow: add what is new. */
-	op_store_error_counts(db, err);
-	for (i = 0; i < METRICS_DBERR; i++)
-		if (err[i] > seen_err[i]) {
-			ADD(&mine->db_err[i], err[i] - seen_err[i]);
-			seen_err[i] = err[i];
+	op_store_counts(db, err);
+	for (i = 0; i < METRICS_DB; i++)
+		if (err[i] > seen_db[i]) {
+			ADD(&mine->db_cnt[i], err[i] - seen_db[i]);
+			seen_db[i] = err[i];
 		}
 }
 
@@ -290,7 +290,7 @@ metrics_read(struct metrics_totals *t)
 				t->lat[r][k] += LOAD(&s->lat[r][k]);
 			t->lat_us[r] += LOAD(&s->lat_us[r]);
 		}
-		for (k = 0; k < METRICS_DBERR; k++)
-			t->db_err[k] += LOAD(&s->db_err[k]);
+		for (k = 0; k < METRICS_DB; k++)
+			t->db_cnt[k] += LOAD(&s->db_cnt[k]);
 	}
 }

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/ops/store.h"
+
 struct db;
 
 /* Route label indexes past the route table (router_count() + these). */
@@ -21,8 +23,8 @@ enum metrics_extra {
 #define METRICS_BUCKETS		13	/* upper bounds; one more for +Inf */
 #define METRICS_SLOTS		512
 
-/* Database errors by kind, then the debit packets (op_store_error_counts). */
-#define METRICS_DBERR		6
+/* Database errors by kind, then the debit packets (op_store_counts). */
+#define METRICS_DB		OP_STORE_COUNTS
 
 /* Upper bounds of the latency buckets, in microseconds. */
 extern const int64_t metrics_bucket_us[METRICS_BUCKETS];
@@ -32,7 +34,7 @@ struct metrics_totals {
 	uint64_t	 req[METRICS_ROUTES][METRICS_CLASSES];
 	uint64_t	 lat[METRICS_ROUTES][METRICS_BUCKETS + 1];
 	uint64_t	 lat_us[METRICS_ROUTES];
-	uint64_t	 db_err[METRICS_DBERR];
+	uint64_t	 db_cnt[METRICS_DB];
 	size_t		 slots_used;	/* slots ever claimed */
 	int		 shared;	/* 0: this process's own counts only */
 };

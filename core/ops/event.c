@@ -82,9 +82,11 @@ op_event_tx(struct db *db, int type, int64_t id, int64_t now)
 	return op_event_many_tx(db, type, &id, 1, now);
 }
 
-int
-op_event_ledger_keys_tx(struct db *db, int type, const char *keys_json,
-    int64_t now)
+/* An event of type keyed by keys_json (a JSON array) from source src,
+ * for the endpoints that want it; nothing when none does. */
+static int
+keyed_insert(struct db *db, enum db_event_src src, int type,
+    const char *keys_json, int64_t now)
 {
 	const char	*hooks = core_event_hooks(db->cfg, type);
 	char		 nonce[33];
@@ -95,31 +97,33 @@ op_event_ledger_keys_tx(struct db *db, int type, const char *keys_json,
 		return TALLY_OK;
 	if ((rc = core_random_hex(16, nonce)) != TALLY_OK)
 		return rc;
-	return db_event_insert(db, DB_EVSRC_LEDGER, core_event_name(type),
-	    keys_json, hooks, nonce, now, &made);
+	return db_event_insert(db, src, core_event_name(type), keys_json, hooks,
+	    nonce, now, &made);
+}
+
+int
+op_event_ledger_keys_tx(struct db *db, int type, const char *keys_json,
+    int64_t now)
+{
+	return keyed_insert(db, DB_EVSRC_LEDGER, type, keys_json, now);
 }
 
 int
 op_event_payment_tx(struct db *db, int type, const char *ref, int64_t now)
 {
-	const char	*hooks = core_event_hooks(db->cfg, type);
-	char		 nonce[33], *text;
+	char		*text;
 	json_t		*a;
-	uint64_t	 made;
 	int		 rc;
 
-	if (hooks == NULL)
+	if (core_event_hooks(db->cfg, type) == NULL)
 		return TALLY_OK;
-	if ((rc = core_random_hex(16, nonce)) != TALLY_OK)
-		return rc;
 	if ((a = json_pack("[s]", ref)) == NULL)
 		return TALLY_E_NOMEM;
 	text = json_dumps(a, JSON_COMPACT);
 	json_decref(a);
 	if (text == NULL)
 		return TALLY_E_NOMEM;
-	rc = db_event_insert(db, DB_EVSRC_PAYMENT, core_event_name(type), text,
-	    hooks, nonce, now, &made);
+	rc = keyed_insert(db, DB_EVSRC_PAYMENT, type, text, now);
 	free(text);
 	return rc;
 }

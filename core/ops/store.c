@@ -65,12 +65,12 @@ op_store_error_clear(struct db *db)
 }
 
 void
-op_store_error_counts(const struct db *db, uint64_t out[6])
+op_store_counts(const struct db *db, uint64_t out[OP_STORE_COUNTS])
 {
 	int	 i;
 
-	for (i = 0; i < 6; i++)
-		out[i] = db != NULL && i < DB_ERR__MAX ? db->nerr[i] : 0;
+	for (i = 0; i < OP_STORE_COUNTS; i++)
+		out[i] = db != NULL && i < DB_CNT__MAX ? db->ncount[i] : 0;
 }
 
 int

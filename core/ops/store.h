@@ -29,12 +29,16 @@ const char *op_store_error(const struct db *);
 /* Forget the last error (at the start of a request). */
 void	 op_store_error_clear(struct db *);
 /*
- * The errors this handle has met since it was made, by kind: [0] the
- * server unreachable or the connection lost, [1] deadlocks and lock
- * wait timeouts, [2] any other server error (duplicate keys, an
- * expected outcome, are not counted).  OUT: out[0..2].
+ * What this handle has counted since it was made.  The errors it met, by
+ * kind: [0] the server unreachable or the connection lost, [1] deadlocks
+ * and lock wait timeouts, [2] any other server error (duplicate keys, an
+ * expected outcome, are not counted); then the debit packets it led
+ * (db_combine.c): [3] packets sent, [4] debits in them, [5] packets
+ * rolled back.  OUT: out[0..OP_STORE_COUNTS).
  */
-void	 op_store_error_counts(const struct db *, uint64_t out[6]);
+#define OP_STORE_ERRORS	3
+#define OP_STORE_COUNTS	6
+void	 op_store_counts(const struct db *, uint64_t out[OP_STORE_COUNTS]);
 
 /*
  * Run fn(db, arg) in one transaction and commit it; fn returns TALLY_OK

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import {
   call, token, newUser, fund, sql, sqlStr, ledgerMatches, parkSubs, runScheduler, sqlTime,
-  addMonthsIso, subRow,
+  addMonthsIso, subRow, lastSegment, standin as standinAt
 } from './lib.mjs';
 
 const PRO = 'pro';
@@ -23,7 +23,6 @@ const STRIPE = process.env.STRIPE_STANDIN_URL;
 
 const as = (user) => token({ sub: user, email: `${user}@example.com` });
 const code = (prefix = 'T') => `${prefix}-${crypto.randomBytes(4).toString('hex')}`.toUpperCase();
-const lastSegment = (url) => new URL(url).pathname.split('/').pop();
 
 function park(...users) {
   const list = users.map(sqlStr).join(', ');
@@ -369,15 +368,7 @@ test('max_redemptions under 50 concurrent applies: used exactly max times', asyn
 
 // ---------------------------------------------------------------- credit purchases
 
-async function standin(method, path, body) {
-  const res = await fetch(`${STRIPE}${path}`, {
-    method, headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  assert.ok(res.status < 300, `stand-in ${method} ${path}: ${res.status} ${text}`);
-  return JSON.parse(text);
-}
+const standin = (method, path, body) => standinAt(STRIPE, method, path, body);
 
 test('a credit purchase with a coupon: bonus credits as their own ledger row with the purchase credit, exactly once', async () => {
   const user = newUser('cp-buy');

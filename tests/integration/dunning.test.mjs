@@ -12,7 +12,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
   URL_BASE, call, token, newUser, fund, sql, sqlStr, dbBalance, ledgerMatches, ledgerCount,
-  runScheduler, spawnScheduler, mailbox, subRow, setSubPeriod, parkSubs, startStack, isoTime,
+  runScheduler, spawnScheduler, mailbox, subRow, setSubPeriod, parkSubs, startStack, isoTime, lastSegment, standin as standinAt
 } from './lib.mjs';
 
 const BASIC = 'relay_basic';
@@ -25,17 +25,7 @@ const at = (iso, ms = 0) => isoTime(Date.parse(iso) + ms);
 // An API time as the database (and sql()) writes it.
 const dbTime = (iso) => iso.replace('T', ' ').replace('Z', '');
 
-async function standin(method, path, body) {
-  const res = await fetch(`${STRIPE}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  assert.ok(res.status < 300, `stand-in ${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-const lastSegment = (url) => new URL(url).pathname.split('/').pop();
+const standin = (method, path, body) => standinAt(STRIPE, method, path, body);
 
 // A user with a visa card saved through Checkout in setup mode (claims:
 // more of the token's, e.g. locale).

@@ -9,7 +9,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
   call, token, newUser, fund, sql, sqlStr, dbBalance, ledgerMatches, parkSubs, runScheduler, isoTime, mailbox,
-  statusCounts,
+  statusCounts, lastSegment, standin
 } from './lib.mjs';
 
 const PRO = 'pro';
@@ -20,18 +20,7 @@ const BTCPAY = process.env.BTCPAY_STANDIN_URL;
 const emailOf = (user) => `${user}@example.com`;
 const as = (user, claims = {}) => token({ sub: user, email: emailOf(user), ...claims });
 const park = (...users) => parkSubs(`a.user_id IN (${users.map(sqlStr).join(', ')})`);
-const lastSegment = (url) => new URL(url).pathname.split('/').pop();
 
-async function standin(base, method, path, body) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  assert.ok(res.status < 300, `stand-in ${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
 const stripe = (method, path, body) => standin(STRIPE, method, path, body);
 const btcpay = (method, path, body) => standin(BTCPAY, method, path, body);
 

@@ -14,7 +14,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
   URL_BASE, call, token, newUser, fund, sql, sqlStr, dbBalance, ledgerCount, ledgerMatches, ISO_UTC,
-  subRow, parkSubs, runScheduler, spawnScheduler, sqlTime, addMonthsIso, mailbox, statusCounts,
+  subRow, parkSubs, runScheduler, spawnScheduler, sqlTime, addMonthsIso, mailbox, statusCounts, lastSegment, standin
 } from './lib.mjs';
 
 const PRO = 'pro';
@@ -31,19 +31,8 @@ const park = (...users) => parkSubs(`a.user_id IN (${users.map(sqlStr).join(', '
 
 // --- the stand-ins' control APIs
 
-async function standin(base, method, path, body) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  assert.ok(res.status < 300, `stand-in ${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
 const stripe = (method, path, body) => standin(STRIPE, method, path, body);
 const btcpay = (method, path, body) => standin(BTCPAY, method, path, body);
-const lastSegment = (url) => new URL(url).pathname.split('/').pop();
 
 // A user with a visa card saved through Checkout in setup mode:
 // { user, customer, pm }.

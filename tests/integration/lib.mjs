@@ -605,6 +605,9 @@ export async function waitConnectionGone(id, timeoutMs = 20000) {
 }
 
 
+// The last path segment of a URL (a Checkout session id in checkout_url).
+export const lastSegment = (url) => new URL(url).pathname.split('/').pop();
+
 // A stand-in's control API (/_test/...): JSON in and out; a status of 300
 // or more fails the test.
 export async function standin(base, method, path, body) {

@@ -11,7 +11,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import {
-  URL_BASE, call, token, newUser, sql, sqlStr, runScheduler, spawnScheduler, mailbox,
+  URL_BASE, call, token, newUser, sql, sqlStr, runScheduler, spawnScheduler, mailbox, lastSegment, standin
 } from './lib.mjs';
 
 const BASIC = 'relay_basic';
@@ -23,17 +23,6 @@ const TIMEOUT = 3;	// [nwc] timeout_seconds in tests/stack.sh
 const emailOf = (user) => `${user}@example.com`;
 const as = (user) => token({ sub: user, email: emailOf(user) });
 
-async function standin(base, method, path, body) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  assert.ok(res.status < 300, `stand-in ${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-const lastSegment = (url) => new URL(url).pathname.split('/').pop();
 
 async function withEmail(user) {
   const r = await call('GET', '/credits/balance', { token: as(user) });

@@ -14,7 +14,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
   URL_BASE, call, token, newUser, fund, sql, sqlStr, dbBalance, ledgerCount, ledgerMatches,
-  runScheduler, spawnScheduler, mailbox, statusCounts,
+  runScheduler, spawnScheduler, mailbox, statusCounts, lastSegment, standin as standinAt
 } from './lib.mjs';
 
 const BASIC = 'relay_basic';
@@ -23,17 +23,7 @@ const STRIPE = process.env.STRIPE_STANDIN_URL;
 const emailOf = (user) => `${user}@example.com`;
 const as = (user) => token({ sub: user, email: emailOf(user) });
 
-async function standin(method, path, body) {
-  const res = await fetch(`${STRIPE}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  assert.ok(res.status < 300, `stand-in ${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-const lastSegment = (url) => new URL(url).pathname.split('/').pop();
+const standin = (method, path, body) => standinAt(STRIPE, method, path, body);
 
 // The user exists with an email (the account takes it from the token).
 async function withEmail(user) {
