@@ -582,7 +582,7 @@ request_id(char out[17])
 	out[16] = '\0';
 }
 
-void
+int
 http_handle(const struct app *app, struct db *db, FCGX_Request *fr)
 {
 	struct http_req	 req;
@@ -590,7 +590,7 @@ http_handle(const struct app *app, struct db *db, FCGX_Request *fr)
 	const char	*uri, *method, *origin, *role;
 	char		 drain[512];
 	int64_t		 us;
-	int		 authorizer;
+	int		 authorizer, all_read;
 
 	memset(&req, 0, sizeof(req));
 	req.app = app;
@@ -626,6 +626,8 @@ http_handle(const struct app *app, struct db *db, FCGX_Request *fr)
 	if (!authorizer)
 		while (FCGX_GetStr(drain, sizeof(drain), fr->in) > 0)
 			continue;
+	all_read = !authorizer && FCGX_HasSeenEOF(fr->in) == EOF &&
+	    FCGX_GetError(fr->in) == 0;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	us = (int64_t)(t1.tv_sec - req.t0.tv_sec) * 1000000 +
 	    (t1.tv_nsec - req.t0.tv_nsec) / 1000;
@@ -636,4 +638,5 @@ http_handle(const struct app *app, struct db *db, FCGX_Request *fr)
 	json_decref(req.resp);
 	json_decref(req.json);
 	free(req.body);
+	return all_read;
 }

@@ -178,6 +178,10 @@ json_t	*http_invoice_json(struct db *, const struct db_invoice *, int items);
 /* The AUTHORIZER role (fcgi/gate.c): sets the response for uri. */
 void	 http_gate(struct http_req *, const char *uri);
 
-/* Serve one accepted FastCGI request (either role) on this thread. */
-void	 http_handle(const struct app *, struct db *, FCGX_Request *);
+/*
+ * Serve one accepted FastCGI request (either role) on this thread.  Returns
+ * 1 when all the web server sent has been read (a responder's stdin to its
+ * end record), so the connection can close at once (main.c).
+ */
+int	 http_handle(const struct app *, struct db *, FCGX_Request *);
 #endif

@@ -2,11 +2,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -96,22 +98,82 @@ open_listen(const char *spec)
 	return fd;
 }
 
+/*
+ * Take the web server's next connection ourselves and hand it to
+ * FCGX_Accept_r, which then only reads the request.  libfcgi's own accept
+ * poll()s every new Unix connection for up to 2 s before reading it, a
+ * guard against web servers that connect and hang up without a word: one
+ * more syscall and wakeup on every request.  Such a connection reads as end
+ * of file here, and FCGX_Accept_r then closes it and accepts the next one
+ * itself, guard included.  With FCGI_WEB_SERVER_ADDRS set libfcgi checks
+ * the peer's address, so then it accepts.  A connection the web server
+ * keeps (FCGI_KEEP_CONN) is read again as it is.
+ */
+static int
+next_connection(FCGX_Request *fr, int own_accept)
+{
+	struct sockaddr_storage	 sa;
+	socklen_t		 len;
+	int			 fd, one = 1;
+
+	if (!own_accept || fr->ipcFd >= 0)
+		return 0;
+	for (;;) {
+		len = sizeof(sa);
+		fd = accept4(listen_fd, (struct sockaddr *)&sa, &len,
+		    SOCK_CLOEXEC);
+		if (fd >= 0)
+			break;
+		if (errno != EINTR && errno != ECONNABORTED &&
+		    errno != EPROTO && errno != EAGAIN)
+			return -1;	/* shut down (EINVAL) or out of fds */
+	}
+	if (sa.ss_family == AF_INET || sa.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	fr->ipcFd = fd;
+	/* FCGX_Accept_r finishes the previous request first: not this one. */
+	fr->keepConnection = 1;
+	return 0;
+}
+
+/*
+ * Close without libfcgi's lingering close (shutdown(2), poll(2), read(2),
+ * then close(2)) when nothing the web server sent is left unread: a close
+ * with unread data resets the connection, which is what the linger
+ * guards against.  A responder has read its stdin to the end
+ * (http_handle); an authorizer gets no stdin from Apache and its empty
+ * end record from lighttpd in the same write as the request, so one
+ * FIONREAD tells.
+ */
+static void
+finish(FCGX_Request *fr, int all_read)
+{
+	int	 unread = 1;
+
+	if (!fr->keepConnection && fr->ipcFd >= 0 &&
+	    (all_read || (ioctl(fr->ipcFd, FIONREAD, &unread) == 0 &&
+	    unread == 0)))
+		FCGX_Detach(fr);
+	FCGX_Finish_r(fr);
+}
+
 static void *
 worker(void *arg)
 {
 	FCGX_Request	 fr;
 	struct db	*db;
+	int		 own_accept;
 
 	(void)arg;
 	op_store_thread_init();
 	if ((db = op_store_new(&app.cfg)) == NULL)
 		return NULL;
 	metrics_thread_init();
+	own_accept = getenv("FCGI_WEB_SERVER_ADDRS") == NULL;
 	FCGX_InitRequest(&fr, listen_fd, 0);
-	while (FCGX_Accept_r(&fr) >= 0) {
-		http_handle(&app, db, &fr);
-		FCGX_Finish_r(&fr);
-	}
+	while (next_connection(&fr, own_accept) == 0 &&
+	    FCGX_Accept_r(&fr) >= 0)
+		finish(&fr, http_handle(&app, db, &fr));
 	FCGX_Free(&fr, 1);
 	metrics_thread_end();
 	op_store_free(db);
@@ -152,13 +214,11 @@ main(int argc, char *argv[])
 	if (nthreads > MAX_THREADS)
 		nthreads = MAX_THREADS;
 	/*
-	 * libfcgi closes each connection with shutdown(2) and then waits up
-	 * to LIBFCGI_OS_CLOSE_POLL_TIMEOUT ms for the web server to close
-	 * its end first: one more sleep and wakeup of the thread on every
-	 * request.  http_handle() has read all the web server sends (a
-	 * responder's stdin to its end), and with 0 libfcgi still reads what
-	 * is left in the socket before close(2), so closing at once resets
-	 * nothing.
+	 * When libfcgi does close a connection (finish() found something
+	 * unread), it shuts it down and then waits up to
+	 * LIBFCGI_OS_CLOSE_POLL_TIMEOUT ms for the web server to close its
+	 * end first.  With 0 it still reads what is left in the socket before
+	 * close(2), so nothing is reset, and no thread sleeps for it.
 	 */
 	if (getenv("LIBFCGI_OS_CLOSE_POLL_TIMEOUT") == NULL)
 		setenv("LIBFCGI_OS_CLOSE_POLL_TIMEOUT", "0", 1);
