@@ -357,3 +357,24 @@ bench_wrk() {
 bench_ratio() { # A B: A/B with two decimals
 	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'
 }
+
+bench_ratio4() { # A B: A/B with four decimals (a round's ratio, for a median)
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.4f", a / b; else print 0 }'
+}
+
+# bench_median X...: the median of the numbers (the mean of the middle two
+# for an even count), as given (no rounding) for an odd count.
+bench_median() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
+		END { if (NR % 2) print v[(NR + 1) / 2];
+		      else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# bench_rounds_line R...: "ratio M (median of N rounds: r1, r2, ...)" from
+# the rounds' ratios, each with two decimals.
+bench_rounds_line() {
+	local m list
+	m=$(bench_median "$@")
+	list=$(printf '%s\n' "$@" | awk '{ printf "%s%.2f", (NR > 1 ? ", " : ""), $1 }')
+	printf 'ratio %.2f (median of %d rounds: %s)' "$m" "$#" "$list"
+}

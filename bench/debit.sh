@@ -10,10 +10,10 @@
 # where ratio = tally / baseline (the goal is >= 0.6).
 #
 # Each case: a warm-up, then BENCH_ROUNDS rounds of wrk and the baseline in
-# turn; each side keeps its best round (other work on a shared machine only
-# ever slows a run down).  Every round is shown on stderr.
+# turn; the ratio is the median of the rounds' ratios.  Every round is shown
+# on stderr.
 #
-# Environment: BENCH_SECONDS (10) per measured run, BENCH_ROUNDS (2),
+# Environment: BENCH_SECONDS (10) per measured run, BENCH_ROUNDS (3),
 # BENCH_WARMUP (2), BENCH_THREADS (wrk -t, 2), BENCH_CONNECTIONS (wrk -c and
 # baseline connections, 32), BENCH_BASELINE_CONNECTIONS (default: the same as wrk;
 # e.g. 8 = tally's own pool of database connections, 2 processes x 4
@@ -22,7 +22,7 @@
 source "$(dirname "$0")/common.sh"
 
 BENCH_USERS=${BENCH_USERS:-50}
-BENCH_ROUNDS=${BENCH_ROUNDS:-2}
+BENCH_ROUNDS=${BENCH_ROUNDS:-3}
 BENCH_BASELINE_CONNECTIONS=${BENCH_BASELINE_CONNECTIONS:-${BENCH_CONNECTIONS:-32}}
 FUNDS=1000000000000	# far more than any run can spend
 
@@ -58,10 +58,11 @@ base_ok=0	# debits the baseline reported
 bad=0		# failed requests in the measured runs
 
 # run_case LABEL PREFIX N IDS: a wrk warm-up, then BENCH_ROUNDS rounds of
-# wrk and the baseline in turn; each side keeps its best round.
+# wrk and the baseline in turn; the line gives the median of the rounds'
+# ratios and each side's median rate.
 run_case() {
 	local label=$1 prefix=$2 n=$3 ids=$4 r out rps ops line conns=
-	local t_rps=0 t_p99=0 t_other=0 b_rps=0 b_other=0
+	local t_rps=() t_p99=() t_other=() b_rps=() b_other=() ratios=()
 	[ "$BENCH_BASELINE_CONNECTIONS" = "$BENCH_CONNECTIONS" ] ||
 	    conns=", baseline $BENCH_BASELINE_CONNECTIONS"
 	bench_wrk "debit-$prefix-warmup" -d"${BENCH_WARMUP}s" -s bench/debit.lua "$url" \
@@ -76,9 +77,7 @@ run_case() {
 		rps=$(awk -v r="$WRK_RPS" -v n="$WRK_REQUESTS" -v b="$WRK_BAD" \
 		    'BEGIN { printf "%.0f", (n > 0 ? r * (n - b) / n : 0) }')
 		line="$label, round $r: tally $rps/s p99 $WRK_P99_MS ms (other CPU $BENCH_OTHER_CPU)"
-		if [ "$rps" -gt "$t_rps" ]; then
-			t_rps=$rps t_p99=$WRK_P99_MS t_other=$BENCH_OTHER_CPU
-		fi
+		t_rps+=("$rps") t_p99+=("$WRK_P99_MS") t_other+=("$BENCH_OTHER_CPU")
 		sleep 1
 		bench_cpu_mark
 		out=$BENCH_TMP/debit-$prefix-$r.baseline
@@ -91,13 +90,18 @@ run_case() {
 		rps=$(sed -n 's/.*ops_per_s=\([0-9]*\).*/\1/p' <<<"$out")
 		ops=$(sed -n 's/.*ops=\([0-9]*\) .*/\1/p' <<<"$out")
 		base_ok=$((base_ok + ops))
-		bench_say "$line | baseline $rps/s (other CPU $BENCH_OTHER_CPU)"
-		if [ "$rps" -gt "$b_rps" ]; then b_rps=$rps b_other=$BENCH_OTHER_CPU; fi
+		b_rps+=("$rps") b_other+=("$BENCH_OTHER_CPU")
+		ratios+=("$(bench_ratio4 "${t_rps[-1]}" "$rps")")
+		bench_say "$line | baseline $rps/s (other CPU $BENCH_OTHER_CPU)" \
+		    "| ratio $(bench_ratio "${t_rps[-1]}" "$rps")"
 		sleep 1
 	done
-	bench_disturbed "debit, $label" "$t_other" "$b_other"
-	echo "debit: tally $t_rps/s | baseline $b_rps/s | ratio $(bench_ratio "$t_rps" "$b_rps")" \
-	    "($label, $BENCH_CONNECTIONS connections$conns, p99 tally $t_p99 ms)"
+	bench_disturbed "debit, $label" "$(bench_median "${t_other[@]}")" \
+	    "$(bench_median "${b_other[@]}")"
+	echo "debit: tally $(bench_median "${t_rps[@]}")/s | baseline" \
+	    "$(bench_median "${b_rps[@]}")/s | $(bench_rounds_line "${ratios[@]}")" \
+	    "($label, $BENCH_CONNECTIONS connections$conns, p99 tally" \
+	    "$(bench_median "${t_p99[@]}") ms)"
 }
 
 bench_say "each case: wrk ${BENCH_WARMUP}s warm-up, then $BENCH_ROUNDS rounds of wrk" \

@@ -3,8 +3,9 @@
 # FastCGI AUTHORIZER request (JWT check + one indexed query, no cache) and
 # lighttpd then serves the file, against the hello-world libfcgi responder
 # behind the same lighttpd.  Prints one line:
-#   gate: tally N req/s p99 X ms | hello M req/s p99 Y ms | ratio R
-# (the goal is >= 0.7).  Alternating rounds, best of each, as status.sh.
+#   gate: tally N req/s p99 X ms | hello M req/s p99 Y ms | ratio R (median of 3 rounds: ...)
+# (the goal is >= 0.7).  Alternating rounds, the median of their ratios,
+# as status.sh.
 #
 # Environment: as bench/status.sh; BENCH_QUOTA=N gives Cloud Sync a
 # quota.requests of N, so that the gate counts each request it lets
@@ -12,7 +13,7 @@
 # shellcheck source=bench/common.sh
 source "$(dirname "$0")/common.sh"
 
-BENCH_ROUNDS=${BENCH_ROUNDS:-2}
+BENCH_ROUNDS=${BENCH_ROUNDS:-3}
 
 bench_init
 bench_start_stack
@@ -38,19 +39,22 @@ bench_say "warm-up ${BENCH_WARMUP}s each, then $BENCH_ROUNDS rounds of ${BENCH_S
 bench_wrk gate-tally-warmup -d"${BENCH_WARMUP}s" -H "$auth" "$gate_url"
 bench_wrk gate-hello-warmup -d"${BENCH_WARMUP}s" "$hello_url"
 
-t_rps=0 t_p99=0 h_rps=0 h_p99=0 bad=0
+t_rps=() t_p99=() h_rps=() h_p99=() ratios=() bad=0
 for r in $(seq 1 "$BENCH_ROUNDS"); do
 	bench_wrk "gate-tally-$r" -d"${BENCH_SECONDS}s" -H "$auth" "$gate_url"
 	bad=$((bad + WRK_BAD + WRK_SOCKERR))
 	line="round $r: gate $WRK_RPS req/s p99 $WRK_P99_MS ms"
-	if [ "$WRK_RPS" -gt "$t_rps" ]; then t_rps=$WRK_RPS t_p99=$WRK_P99_MS; fi
+	t_rps+=("$WRK_RPS") t_p99+=("$WRK_P99_MS")
 	bench_wrk "gate-hello-$r" -d"${BENCH_SECONDS}s" "$hello_url"
 	bad=$((bad + WRK_BAD + WRK_SOCKERR))
-	bench_say "$line | hello $WRK_RPS req/s p99 $WRK_P99_MS ms"
-	if [ "$WRK_RPS" -gt "$h_rps" ]; then h_rps=$WRK_RPS h_p99=$WRK_P99_MS; fi
+	h_rps+=("$WRK_RPS") h_p99+=("$WRK_P99_MS")
+	ratios+=("$(bench_ratio4 "${t_rps[-1]}" "$WRK_RPS")")
+	bench_say "$line | hello $WRK_RPS req/s p99 $WRK_P99_MS ms" \
+	    "| ratio $(bench_ratio "${t_rps[-1]}" "$WRK_RPS")"
 done
 if [ "$bad" -ne 0 ]; then
 	bench_say "warning: $bad failed requests: the figures are not clean"
 fi
-echo "gate${BENCH_QUOTA:+ +quota}: tally $t_rps req/s p99 $t_p99 ms | hello $h_rps req/s p99 $h_p99 ms" \
-    "| ratio $(bench_ratio "$t_rps" "$h_rps")"
+echo "gate${BENCH_QUOTA:+ +quota}: tally $(bench_median "${t_rps[@]}") req/s" \
+    "p99 $(bench_median "${t_p99[@]}") ms | hello $(bench_median "${h_rps[@]}") req/s" \
+    "p99 $(bench_median "${h_p99[@]}") ms | $(bench_rounds_line "${ratios[@]}")"

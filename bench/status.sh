@@ -2,20 +2,21 @@
 # GET /api/v1/internal/subscriptions/cloud_sync/status/USER (service key,
 # one read) against a hello-world libfcgi responder (bench/hello.c) behind
 # the same lighttpd, with the same pool shape.  Prints one line:
-#   status: tally N req/s p99 X ms | hello M req/s p99 Y ms | ratio R
+#   status: tally N req/s p99 X ms | hello M req/s p99 Y ms | ratio R (median of 3 rounds: ...)
 # where ratio = tally req/s / hello req/s (the goal is >= 0.7).
 #
-# The runs alternate (tally, hello, tally, hello ...) and each side keeps its
-# best round: other work on a shared machine only ever slows a run down.
-# Each round is also shown on stderr with the CPU other processes took.
+# The runs alternate (tally, hello, tally, hello ...); each round gives a
+# ratio, and the line gives the median of the rounds' ratios (and the median
+# req/s and p99 of each side), as the goal is stated.  Each round is also
+# shown on stderr with the CPU other processes took.
 #
-# Environment: BENCH_SECONDS (10) per measured run, BENCH_ROUNDS (2),
+# Environment: BENCH_SECONDS (10) per measured run, BENCH_ROUNDS (3),
 # BENCH_WARMUP (2), BENCH_THREADS (wrk -t, 2), BENCH_CONNECTIONS (wrk -c,
 # 32), BENCH_KEEP=1 keeps the temp folder (wrk outputs, logs).
 # shellcheck source=bench/common.sh
 source "$(dirname "$0")/common.sh"
 
-BENCH_ROUNDS=${BENCH_ROUNDS:-2}
+BENCH_ROUNDS=${BENCH_ROUNDS:-3}
 
 bench_init
 bench_start_stack
@@ -44,25 +45,24 @@ bench_say "warm-up ${BENCH_WARMUP}s each, then $BENCH_ROUNDS rounds of ${BENCH_S
 bench_wrk status-tally-warmup -d"${BENCH_WARMUP}s" -H "$auth" "$tally_url"
 bench_wrk status-hello-warmup -d"${BENCH_WARMUP}s" "$hello_url"
 
-t_rps=0 t_p99=0 t_other=0 h_rps=0 h_p99=0 h_other=0 bad=0
+t_rps=() t_p99=() t_other=() h_rps=() h_p99=() h_other=() ratios=() bad=0
 for r in $(seq 1 "$BENCH_ROUNDS"); do
 	bench_wrk "status-tally-$r" -d"${BENCH_SECONDS}s" -H "$auth" "$tally_url"
 	bad=$((bad + WRK_BAD + WRK_SOCKERR))
 	line="round $r: tally $WRK_RPS req/s p99 $WRK_P99_MS ms (other CPU $BENCH_OTHER_CPU)"
-	if [ "$WRK_RPS" -gt "$t_rps" ]; then
-		t_rps=$WRK_RPS t_p99=$WRK_P99_MS t_other=$BENCH_OTHER_CPU
-	fi
+	t_rps+=("$WRK_RPS") t_p99+=("$WRK_P99_MS") t_other+=("$BENCH_OTHER_CPU")
 	bench_wrk "status-hello-$r" -d"${BENCH_SECONDS}s" "$hello_url"
 	bad=$((bad + WRK_BAD + WRK_SOCKERR))
-	bench_say "$line | hello $WRK_RPS req/s p99 $WRK_P99_MS ms (other CPU $BENCH_OTHER_CPU)"
-	if [ "$WRK_RPS" -gt "$h_rps" ]; then
-		h_rps=$WRK_RPS h_p99=$WRK_P99_MS h_other=$BENCH_OTHER_CPU
-	fi
+	h_rps+=("$WRK_RPS") h_p99+=("$WRK_P99_MS") h_other+=("$BENCH_OTHER_CPU")
+	ratios+=("$(bench_ratio4 "${t_rps[-1]}" "$WRK_RPS")")
+	bench_say "$line | hello $WRK_RPS req/s p99 $WRK_P99_MS ms (other CPU $BENCH_OTHER_CPU)" \
+	    "| ratio $(bench_ratio "${t_rps[-1]}" "$WRK_RPS")"
 done
 
-bench_disturbed status "$t_other" "$h_other"
+bench_disturbed status "$(bench_median "${t_other[@]}")" "$(bench_median "${h_other[@]}")"
 if [ "$bad" -ne 0 ]; then
 	bench_say "warning: $bad failed requests: the figures are not clean"
 fi
-echo "status: tally $t_rps req/s p99 $t_p99 ms | hello $h_rps req/s p99 $h_p99 ms" \
-    "| ratio $(bench_ratio "$t_rps" "$h_rps")"
+echo "status: tally $(bench_median "${t_rps[@]}") req/s p99 $(bench_median "${t_p99[@]}") ms" \
+    "| hello $(bench_median "${h_rps[@]}") req/s p99 $(bench_median "${h_p99[@]}") ms" \
+    "| $(bench_rounds_line "${ratios[@]}")"
