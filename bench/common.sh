@@ -375,6 +375,7 @@ bench_median() {
 bench_rounds_line() {
 	local m list
 	m=$(bench_median "$@")
-	list=$(printf '%s\n' "$@" | awk '{ printf "%s%.2f", (NR > 1 ? ", " : ""), $1 }')
+	list=$(printf '%.2f, ' "$@")
+	list=${list%, }
 	printf 'ratio %.2f (median of %d rounds: %s)' "$m" "$#" "$list"
 }

@@ -93,7 +93,7 @@ run_case() {
 		b_rps+=("$rps") b_other+=("$BENCH_OTHER_CPU")
 		ratios+=("$(bench_ratio4 "${t_rps[-1]}" "$rps")")
 		bench_say "$line | baseline $rps/s (other CPU $BENCH_OTHER_CPU)" \
-		    "| ratio $(bench_ratio "${t_rps[-1]}" "$rps")"
+		    "| ratio $(printf %.2f "${ratios[-1]}")"
 		sleep 1
 	done
 	bench_disturbed "debit, $label" "$(bench_median "${t_other[@]}")" \

@@ -50,7 +50,7 @@ for r in $(seq 1 "$BENCH_ROUNDS"); do
 	h_rps+=("$WRK_RPS") h_p99+=("$WRK_P99_MS")
 	ratios+=("$(bench_ratio4 "${t_rps[-1]}" "$WRK_RPS")")
 	bench_say "$line | hello $WRK_RPS req/s p99 $WRK_P99_MS ms" \
-	    "| ratio $(bench_ratio "${t_rps[-1]}" "$WRK_RPS")"
+	    "| ratio $(printf %.2f "${ratios[-1]}")"
 done
 if [ "$bad" -ne 0 ]; then
 	bench_say "warning: $bad failed requests: the figures are not clean"

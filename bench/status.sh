@@ -56,7 +56,7 @@ for r in $(seq 1 "$BENCH_ROUNDS"); do
 	h_rps+=("$WRK_RPS") h_p99+=("$WRK_P99_MS") h_other+=("$BENCH_OTHER_CPU")
 	ratios+=("$(bench_ratio4 "${t_rps[-1]}" "$WRK_RPS")")
 	bench_say "$line | hello $WRK_RPS req/s p99 $WRK_P99_MS ms (other CPU $BENCH_OTHER_CPU)" \
-	    "| ratio $(bench_ratio "${t_rps[-1]}" "$WRK_RPS")"
+	    "| ratio $(printf %.2f "${ratios[-1]}")"
 done
 
 bench_disturbed status "$(bench_median "${t_other[@]}")" "$(bench_median "${h_other[@]}")"
