@@ -82,7 +82,13 @@ const GET = { REQUEST_METHOD: 'GET', SERVER_PROTOCOL: 'HTTP/1.1', SERVER_SOFTWAR
 // before used): on a Unix socket like lighttpd's, and on TCP like Apache's.
 const servers = [];
 test.before(async () => {
-  const port = 19000 + (process.pid % 500);
+  // A port nothing listens on: the kernel's pick, released for the responder.
+  const port = await new Promise((resolve) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = probe.address().port;
+      probe.close(() => resolve(p));
+    });
+  });
   for (const listen of [`${process.env.TALLY_VAR}/fcgiconn-${process.pid}.sock`, `127.0.0.1:${port}`]) {
     const child = spawn(`${ROOT}/bin/tally-fcgi`, ['--listen', listen, '--threads', '1'],
       { env: { ...process.env }, stdio: ['ignore', 'ignore', 'inherit'] });
