@@ -213,8 +213,7 @@ op_quota_gate(struct db *db, const struct core_product *p, const char *user,
 		}
 		pthread_mutex_unlock(mu);
 		if ((rc = add_one(db, user, p->id, GATE_METRIC, period_start, n,
-		    now)) !=
-		    TALLY_OK) {
+		    now)) != TALLY_OK) {
 			pthread_mutex_lock(mu);
 			if ((e = entry(b, user, p->id, period_start, 1)) !=
 			    NULL) {

@@ -153,18 +153,26 @@ op_credits_init(struct db *db, const struct core_config *cfg,
 	return rc;
 }
 
+/* user_id's account, or a zeroed one (TALLY_OK) when there is none yet. */
+static int
+account_or_none(struct db *db, const char *user_id, struct tally_account *a)
+{
+	int	 rc;
+
+	rc = db_account_get(db, user_id, a);
+	if (rc != TALLY_OK)
+		memset(a, 0, sizeof(*a));
+	return rc == TALLY_E_NOTFOUND ? TALLY_OK : rc;
+}
+
 int
 op_account_id(struct db *db, const char *user_id, int64_t *id)
 {
 	struct tally_account a;
 	int		 rc;
 
-	*id = 0;
-	rc = db_account_get(db, user_id, &a);
-	if (rc == TALLY_E_NOTFOUND)
-		return TALLY_OK;
-	if (rc == TALLY_OK)
-		*id = a.id;
+	rc = account_or_none(db, user_id, &a);
+	*id = a.id;
 	return rc;
 }
 
@@ -174,12 +182,9 @@ op_account_balance(struct db *db, const char *user_id, int64_t *balance)
 	struct tally_account a;
 	int		 rc;
 
-	*balance = 0;
-	rc = db_account_get(db, user_id, &a);
-	if (rc == TALLY_E_NOTFOUND)
-		return TALLY_OK;	/* no account yet: nothing to spend */
-	if (rc == TALLY_OK)
-		*balance = a.balance;
+	/* No account yet: nothing to spend. */
+	rc = account_or_none(db, user_id, &a);
+	*balance = a.balance;
 	return rc;
 }
 

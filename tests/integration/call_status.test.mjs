@@ -67,14 +67,21 @@ function state(user) {
   return { balance: Number(balance), sum: Number(sum), usage: Number(rows) };
 }
 
-test('a keyed debit whose transaction is rolled back after the routine answered is run again: its 200 is in the ledger once', async () => {
-  const s = await setup();
+// A user with 100 credits, and a description whose debit the wrapper fails
+// after the routine answered (once: the fault row is used up).
+async function faultyDebitor(s) {
   const user = newUser('cs');
   const f = await call('POST', `${s.api}/admin/credits/adjust`, { admin: true,
     body: { user_id: user, amount: 100, reason: 'test funding', actor: 'tests' } });
   assert.equal(f.status, 200, f.text);
   const desc = `fault-${crypto.randomBytes(4).toString('hex')}`;
   q(`INSERT INTO call_fault (k) VALUES (${sqlStr(desc)})`);
+  return { user, desc };
+}
+
+test('a keyed debit whose transaction is rolled back after the routine answered is run again: its 200 is in the ledger once', async () => {
+  const s = await setup();
+  const { user, desc } = await faultyDebitor(s);
   const r = await debit(s, user, desc, `k-${desc}`);
   assert.equal(r.status, 200, r.text);
   assert.equal(q(`SELECT COUNT(*) FROM call_fault`)[0][0], '0', 'the fault was met');
@@ -90,12 +97,7 @@ test('a keyed debit whose transaction is rolled back after the routine answered 
 
 test('a one-call debit (no key) whose routine committed before its closing error is answered once', async () => {
   const s = await setup();
-  const user = newUser('cs');
-  const f = await call('POST', `${s.api}/admin/credits/adjust`, { admin: true,
-    body: { user_id: user, amount: 100, reason: 'test funding', actor: 'tests' } });
-  assert.equal(f.status, 200, f.text);
-  const desc = `fault-${crypto.randomBytes(4).toString('hex')}`;
-  q(`INSERT INTO call_fault (k) VALUES (${sqlStr(desc)})`);
+  const { user, desc } = await faultyDebitor(s);
   const r = await debit(s, user, desc, null);
   // The routine commits before it answers (own transaction), so the
   // row is in: one debit, not a second one by a retry.
