@@ -1,4 +1,7 @@
 /* Random identifiers, hex and digests. */
+#include <pthread.h>
+
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -29,11 +32,49 @@ core_random_hex(size_t nbytes, char *out)
 	return TALLY_OK;
 }
 
+/*
+ * SHA256() fetches the algorithm and makes a context on every call, under
+ * the provider store's lock: the service-key check paid that on every
+ * request, and more of it the more threads share the process.
+ */
+static EVP_MD		*sha256_md;
+static pthread_once_t	 sha256_once = PTHREAD_ONCE_INIT;
+static __thread EVP_MD_CTX *sha256_ctx;
+
+static void
+sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+int
+core_sha256(const void *data, size_t len, unsigned char md[32])
+{
+	pthread_once(&sha256_once, sha256_fetch);
+	if (sha256_md == NULL)
+		return SHA256(data, len, md) != NULL ? 0 : -1;
+	if (sha256_ctx == NULL && (sha256_ctx = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	if (EVP_DigestInit_ex2(sha256_ctx, sha256_md, NULL) != 1 ||
+	    EVP_DigestUpdate(sha256_ctx, data, len) != 1 ||
+	    EVP_DigestFinal_ex(sha256_ctx, md, NULL) != 1)
+		return -1;
+	return 0;
+}
+
+void
+core_digest_thread_end(void)
+{
+	EVP_MD_CTX_free(sha256_ctx);
+	sha256_ctx = NULL;
+}
+
 void
 core_sha256_hex(const void *data, size_t len, char *out)
 {
 	unsigned char	 md[SHA256_DIGEST_LENGTH];
 
-	SHA256(data, len, md);
+	if (core_sha256(data, len, md) != 0)
+		SHA256(data, len, md);
 	core_hex(md, sizeof(md), out);
 }

@@ -215,7 +215,8 @@ key_equal(const char *given, const struct http_key *want)
 
 	if (given == NULL || !want->set)
 		return 0;
-	SHA256((const unsigned char *)given, strlen(given), a);
+	if (core_sha256(given, strlen(given), a) != 0)
+		return 0;
 	return CRYPTO_memcmp(a, want->sha, sizeof(a)) == 0;
 }
 

@@ -19,6 +19,7 @@
 #include <fcgiapp.h>
 #include <openssl/crypto.h>
 
+#include "core/idgen.h"
 #include "core/jwt.h"
 #include "core/ops/jwks.h"
 #include "core/ops/log.h"
@@ -178,6 +179,7 @@ worker(void *arg)
 	metrics_thread_end();
 	op_store_free(db);
 	core_jwt_thread_end();
+	core_digest_thread_end();
 	op_jwks_thread_end(app.jwks);
 	op_store_thread_end();
 	return NULL;

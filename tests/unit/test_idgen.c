@@ -1,4 +1,5 @@
 /* Unit tests for core/idgen.c: hex encoding, random ids, SHA-256. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/sha.h>
 
 #include "idgen.h"
 #include "result.h"
@@ -201,6 +203,60 @@ test_sha256_long(void **state)
 	    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+/*
+ * core_sha256 keeps one context per thread: threads hashing different
+ * inputs at once each get their own input's digest, every time, and a
+ * thread that ends and frees its context leaves the others working.
+ */
+struct sha_worker {
+	char		 in[32];
+	unsigned char	 want[SHA256_DIGEST_LENGTH];
+	int		 bad;
+};
+
+static void *
+sha_worker_run(void *arg)
+{
+	struct sha_worker *w = arg;
+	unsigned char	 md[SHA256_DIGEST_LENGTH];
+	int		 i;
+
+	for (i = 0; i < 2000; i++)
+		if (core_sha256(w->in, strlen(w->in), md) != 0 ||
+		    memcmp(md, w->want, sizeof(md)) != 0)
+			w->bad++;
+	core_digest_thread_end();
+	return NULL;
+}
+
+static void
+test_sha256_threads(void **state)
+{
+	struct sha_worker w[4];
+	pthread_t	 th[4];
+	unsigned char	 md[SHA256_DIGEST_LENGTH];
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < 4; i++) {
+		snprintf(w[i].in, sizeof(w[i].in), "service-key-%zu", i);
+		SHA256((const unsigned char *)w[i].in, strlen(w[i].in),
+		    w[i].want);
+		w[i].bad = 0;
+		assert_int_equal(pthread_create(&th[i], NULL, sha_worker_run,
+		    &w[i]), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(w[i].bad, 0);
+	}
+	/* This thread's context, made now, after the others freed theirs. */
+	assert_int_equal(core_sha256("abc", 3, md), 0);
+	SHA256((const unsigned char *)"abc", 3, w[0].want);
+	assert_memory_equal(md, w[0].want, sizeof(md));
+	core_digest_thread_end();
+}
+
 int
 main(void)
 {
@@ -211,6 +267,7 @@ main(void)
 		cmocka_unit_test(test_random_hex_distinct),
 		cmocka_unit_test(test_sha256),
 		cmocka_unit_test(test_sha256_long),
+		cmocka_unit_test(test_sha256_threads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
