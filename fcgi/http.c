@@ -408,8 +408,10 @@ send_response(struct http_req *req)
 {
 	FCGX_Stream	*out = req->fr->out;
 	char		 head[2048];
+	char		 small[4096];	/* most JSON answers fit */
 	char		*text = NULL;
 	const char	*body = "";
+	size_t		 bodylen = 0;
 
 	if (req->status == 0)
 		http_fail(req, TALLY_E_INTERNAL, NULL, NULL);
@@ -440,8 +442,9 @@ send_response(struct http_req *req)
 		    req->gate_product);
 	if (req->status != 204 && req->text != NULL) {
 		body = req->text;
+		bodylen = strlen(body);
 		header(head, sizeof(head), "Content-Type: %s\r\n"
-		    "Content-Length: %zu\r\n", req->text_type, strlen(body));
+		    "Content-Length: %zu\r\n", req->text_type, bodylen);
 		/* A page: its own policy (the web server sets none for
 		 * /api/), never sniffed, no Referer. */
 		if (req->csp != NULL)
@@ -449,15 +452,24 @@ send_response(struct http_req *req)
 			    "%s\r\nX-Content-Type-Options: nosniff\r\n"
 			    "Referrer-Policy: no-referrer\r\n", req->csp);
 	} else if (req->status != 204) {
+		/* Rendered into the stack when it fits: json_dumps() grows a
+		 * buffer from 16 bytes by doubling, then copies it again. */
 		if (req->resp != NULL &&
-		    (text = json_dumps(req->resp, JSON_COMPACT)) != NULL)
+		    (bodylen = json_dumpb(req->resp, small, sizeof(small),
+		    JSON_COMPACT)) > 0 && bodylen <= sizeof(small))
+			body = small;
+		else if (req->resp != NULL &&
+		    (text = json_dumps(req->resp, JSON_COMPACT)) != NULL) {
 			body = text;
+			bodylen = strlen(text);
+		} else
+			bodylen = 0;
 		header(head, sizeof(head), "Content-Type: application/json\r\n"
-		    "Content-Length: %zu\r\n", strlen(body));
+		    "Content-Length: %zu\r\n", bodylen);
 	}
 	header(head, sizeof(head), "\r\n");
 	FCGX_PutStr(head, (int)strlen(head), out);
-	FCGX_PutStr(body, (int)strlen(body), out);
+	FCGX_PutStr(body, (int)bodylen, out);
 	free(text);
 }
 
