@@ -982,6 +982,63 @@ decode_json(const char *s, size_t len, json_t **out)
 	return TALLY_OK;
 }
 
+/*
+ * The header segment is the same bytes on every token one issuer mints
+ * ({"alg":"HS256","typ":"JWT"}, or with its key's kid), so each thread
+ * keeps the last one it decoded and what parse_header() made of it, and
+ * a request then decodes only its payload.  Only a header that passed is
+ * kept, and a segment is compared in full, so no other bytes ever take
+ * its place; what it says is public, in every token.
+ */
+struct hdr_memo {
+	char		 seg[256];
+	size_t		 seglen;	/* 0: nothing kept */
+	enum jwt_alg	 alg;
+	char		 kid[192];
+	size_t		 kidlen;
+	int		 has_kid;
+};
+
+static __thread struct hdr_memo hdr_tls;
+
+/*
+ * The header of a token (its first len bytes, seg).  OUT: *alg, *kid,
+ * *kidlen as parse_header(); *kid lives until this thread's next call,
+ * or, for a header too long to keep, as long as *hold, which the caller
+ * releases with json_decref().
+ */
+static int
+header_of(const char *seg, size_t len, enum jwt_alg *alg, const char **kid,
+    size_t *kidlen, json_t **hold)
+{
+	struct hdr_memo	*m = &hdr_tls;
+	int		 rc;
+
+	*hold = NULL;
+	if (m->seglen != 0 && m->seglen == len &&
+	    memcmp(m->seg, seg, len) == 0) {
+		*alg = m->alg;
+		*kid = m->has_kid ? m->kid : NULL;
+		*kidlen = m->kidlen;
+		return TALLY_OK;
+	}
+	if ((rc = decode_json(seg, len, hold)) != TALLY_OK ||
+	    (rc = parse_header(*hold, alg, kid, kidlen)) != TALLY_OK)
+		return rc;
+	if (len > sizeof(m->seg) || *kidlen > sizeof(m->kid))
+		return TALLY_OK;
+	memcpy(m->seg, seg, len);
+	m->seglen = len;
+	m->alg = *alg;
+	m->has_kid = *kid != NULL;
+	m->kidlen = *kidlen;
+	if (*kid != NULL) {
+		memcpy(m->kid, *kid, *kidlen);
+		*kid = m->kid;
+	}
+	return TALLY_OK;
+}
+
 int
 core_jwt_verify(const struct core_jwt_keys *k, const char *token,
     size_t len, int64_t now, const char *iss, const char *aud,
@@ -1008,9 +1065,8 @@ core_jwt_verify(const struct core_jwt_keys *k, const char *token,
 		return TALLY_E_UNAUTHORIZED;
 
 	ERR_set_mark();
-	if ((rc = decode_json(token, (size_t)(dot1 - token), &hdr)) !=
-	    TALLY_OK ||
-	    (rc = parse_header(hdr, &alg, &kid, &kidlen)) != TALLY_OK)
+	if ((rc = header_of(token, (size_t)(dot1 - token), &alg, &kid,
+	    &kidlen, &hdr)) != TALLY_OK)
 		goto out;
 	if ((rc = b64url_decode(dot2 + 1, (size_t)(end - dot2 - 1), &sig,
 	    &siglen)) != TALLY_OK) {
