@@ -7,6 +7,8 @@
 #   debit    POST /internal/credits/use vs the same transaction
 #            straight on MariaDB, 32 connections                    goal >= 0.6
 #   renewals 100k due credit subscriptions, one scheduler           goal < 20 s
+# and, beside them, the responder's instructions per request (callgrind),
+# which do not move with the machine's load (bench/instr.sh).
 # Each script checks exactness on its own (debits: every ledger sums to its
 # balance; renewals: each subscription charged once) and fails otherwise.
 set -uo pipefail
@@ -14,7 +16,7 @@ cd "$(dirname "$0")/.."
 out=$(mktemp "${TMPDIR:-/tmp}/tally-bench.XXXXXX")
 trap 'rm -f "$out"' EXIT
 rc=0
-for b in status gate debit charge; do
+for b in status gate debit charge instr; do
 	echo "== bench/$b.sh" >&2
 	bench/$b.sh | tee -a "$out" || rc=1
 done
@@ -27,4 +29,5 @@ grep -E '^(status|gate|gate \+quota):' "$out" | sed -E 's/^([a-z +]+): (.*)\| ra
 grep -E '^debit:' "$out" | head -n 1 | sed -E 's/^debit: (.*)\| ratio ([0-9.]+) (.*)$/debit ratio \2 (goal 0.6) \3: \1/'
 grep -E '^charge: 100000 ' "$out" | sed -E 's/^charge: (.*)$/renewals: \1 (goal < 20 s)/'
 grep -E '^ledger:' "$out" | head -n 1
+grep -E '^instr:' "$out"
 exit $rc

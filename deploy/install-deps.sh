@@ -10,7 +10,7 @@ case "${1:-build}" in
 build) want="$build" ;;
 test) want="$build $runtime libcmocka-dev chromium mandoc" ;;
 run) want="$build $runtime" ;;
-bench) want="$build $runtime wrk" ;;
+bench) want="$build $runtime wrk valgrind" ;;
 # tests/galera/run.sh: the Galera provider, rsync for state transfers.
 galera) want="$build $runtime galera-4 rsync" ;;
 *) echo "usage: $0 build|test|run|bench|galera" >&2; exit 2 ;;
