@@ -138,10 +138,38 @@ void
 core_time_format_iso(int64_t t, char *buf, size_t bufsz)
 {
 	struct core_civil c;
+	int		 y;
 
 	core_civil_from_time(t, &c);
-	snprintf(buf, bufsz, "%04lld-%02d-%02dT%02d:%02d:%02dZ",
-	    (long long)c.year, c.month, c.day, c.hour, c.min, c.sec);
+	if (c.year < 0 || c.year > 9999 || bufsz < 21) {
+		snprintf(buf, bufsz, "%04lld-%02d-%02dT%02d:%02d:%02dZ",
+		    (long long)c.year, c.month, c.day, c.hour, c.min, c.sec);
+		return;
+	}
+	/* Digit by digit: every timestamp of every JSON answer comes
+	 * through here, and snprintf parses its format each time. */
+	y = (int)c.year;
+	buf[0] = (char)('0' + y / 1000);
+	buf[1] = (char)('0' + y / 100 % 10);
+	buf[2] = (char)('0' + y / 10 % 10);
+	buf[3] = (char)('0' + y % 10);
+	buf[4] = '-';
+	buf[5] = (char)('0' + c.month / 10);
+	buf[6] = (char)('0' + c.month % 10);
+	buf[7] = '-';
+	buf[8] = (char)('0' + c.day / 10);
+	buf[9] = (char)('0' + c.day % 10);
+	buf[10] = 'T';
+	buf[11] = (char)('0' + c.hour / 10);
+	buf[12] = (char)('0' + c.hour % 10);
+	buf[13] = ':';
+	buf[14] = (char)('0' + c.min / 10);
+	buf[15] = (char)('0' + c.min % 10);
+	buf[16] = ':';
+	buf[17] = (char)('0' + c.sec / 10);
+	buf[18] = (char)('0' + c.sec % 10);
+	buf[19] = 'Z';
+	buf[20] = '\0';
 }
 
 int

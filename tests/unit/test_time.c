@@ -326,6 +326,22 @@ test_format_iso(void **state)
 		assert_true(t == cases[i].t);
 	}
 
+	/* Every 9,973rd second from year 1 to 9999 against gmtime_r(). */
+	for (t = -719162 * DAY; t < 2932897 * DAY; t += 9973 * 97) {
+		time_t		 tt = (time_t)t;
+		struct tm	 tm;
+		char		 want[64];
+
+		assert_non_null(gmtime_r(&tt, &tm));
+		snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02dZ",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec);
+		core_time_format_iso(t, buf, sizeof(buf));
+		if (strcmp(buf, want) != 0)
+			fail_msg("%lld: \"%s\", want \"%s\"", (long long)t, buf,
+			    want);
+	}
+
 	/* The documented minimum of 21 bytes is enough; fewer truncates. */
 	core_time_format_iso(0, buf, 21);
 	assert_string_equal(buf, "1970-01-01T00:00:00Z");
