@@ -85,6 +85,7 @@ db_close(struct db *db)
 	db->conn = NULL;
 	db->in_tx = 0;
 	db->multi = 0;
+	db->call_open = 0;
 }
 
 void
@@ -579,7 +580,20 @@ db_call(struct db *db, db_tx_fn fn, void *arg)
 		db->in_tx = 1;
 		db->sent = 0;
 		db->tx_failed = TALLY_OK;
+		db->call_open = 0;
 		rc = fn(db, arg);
+		if (db->call_open) {
+			/*
+			 * fn's first call left its transaction open and fn
+			 * gave up before the call that ends it (or that call
+			 * failed): end it, so that nothing of it is kept and
+			 * its locks go now, not at the next statement.  A
+			 * lost connection has ended it already.
+			 */
+			if (!db->dead && db->conn != NULL)
+				mysql_rollback(db->conn);
+			db->call_open = 0;
+		}
 		db->in_tx = 0;
 		/*
 		 * An error in a routine's closing status after its answer row

@@ -62,6 +62,14 @@ struct db {
 	int		 sent;		/* a statement reached the server */
 	int		 multi;		/* multi-statement packets are on */
 	/*
+	 * A routine run under db_call started a transaction that a later
+	 * routine of the same fn is to end (the two calls of an activation,
+	 * db_sub_activate_lock): set by the db/ function of the first call,
+	 * cleared by that of the last.  Still set when fn returns: db_call
+	 * rolls the transaction back.
+	 */
+	int		 call_open;
+	/*
 	 * A statement of the open transaction failed after it had answered
 	 * its rows (a CALL's closing status, read by db_done): its TALLY_E_*.
 	 * The server may have rolled the whole transaction back then (a
@@ -150,7 +158,10 @@ int	 db_tx(struct db *, db_tx_fn fn, void *arg);
  * wait timeout rolled the routine back, so it is run again.  A connection
  * found closed before the call is replaced first; one lost while the
  * call was on its way is TALLY_E_UNAVAILABLE, never sent twice, since it
- * may have committed.
+ * may have committed.  fn may also make a pair of calls of which the
+ * first leaves its transaction open for the last to commit (call_open):
+ * when fn returns with it still open (it gave up in between, or the last
+ * call failed), db_call rolls it back before it answers or runs fn again.
  */
 int	 db_call(struct db *, db_tx_fn fn, void *arg);
 

@@ -5,6 +5,7 @@
 #include "core/result.h"
 #include "db/db.h"
 #include "db/db_sub.h"
+#include "db/db_wallet.h"
 
 enum sub_sql {
 	SUB_GET,
@@ -23,6 +24,8 @@ enum sub_sql {
 	SUB_CHARGE_ADVANCE,
 	SUB_LOCK_ACCOUNT,
 	SUB_PAUSED_IDS,
+	SUB_CALL_LOCK,
+	SUB_CALL_WRITE,
 	SUB__MAX
 };
 
@@ -111,6 +114,16 @@ static const char *const sqls[SUB__MAX] = {
 	    "FOR UPDATE",
 	[SUB_LOCK_ID] =
 	    "SELECT " SUB_COLS " FROM subscriptions s WHERE s.id = ? FOR UPDATE",
+	/*
+	 * A credit activation in two trips (migration 0017): the first
+	 * locks and answers what SUB_LOCK_ACCOUNT does, found by user id;
+	 * the second writes what the C decided and ends the transaction.
+	 */
+	[SUB_CALL_LOCK] =
+	    "CALL tally_sub_activate_lock(?, ?, ?, ?, ?, ?)",
+	[SUB_CALL_WRITE] =
+	    "CALL tally_sub_activate_write(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	/*
 	 * The top-up check (billing.reactivate_on_topup): a plain read, so
 	 * it takes no lock (a subscription the scheduler is pausing right
@@ -457,4 +470,73 @@ db_sub_paused_ids(struct db *db, int64_t account_id, size_t max,
 		(*n)++;
 	db_done(st);
 	return rc == TALLY_OK || rc == TALLY_E_NOTFOUND ? TALLY_OK : rc;
+}
+
+int
+db_sub_activate_lock(struct db *db, const char *user_id, const char *product,
+    const char *email, const char *locale, int64_t now, int own_tx,
+    int64_t *balance, struct db_sub *s)
+{
+	struct db_stmt	*st = stmt(db, SUB_CALL_LOCK);
+	int64_t		 status = 0, account_id = 0;
+	int		 rc;
+
+	memset(s, 0, sizeof(*s));
+	*balance = 0;
+	if ((rc = db_exec(db, st, "ssssii", user_id, product, email, locale,
+	    now, (int64_t)own_tx)) != TALLY_OK)
+		return rc;
+	rc = db_fetch(db, st, "iiiiisssiiiiiiii", &status, &account_id,
+	    balance, &s->id, &s->account_id, s->product, sizeof(s->product),
+	    s->status, sizeof(s->status), s->interval, sizeof(s->interval),
+	    &s->anchor_at, &s->end_months, &s->period_start, &s->period_end,
+	    &s->next_charge_at, &s->cancel_at_period_end, &s->paused_at,
+	    &s->run_no);
+	db_done(st);
+	if (rc != TALLY_OK)
+		return rc == TALLY_E_NOTFOUND ? TALLY_E_INTERNAL : rc;
+	if (status == 1)
+		return TALLY_E_NOTFOUND;	/* nothing is left open */
+	if (status != 0)
+		return TALLY_E_INTERNAL;
+	/* The routine's transaction is open until the second call. */
+	db->call_open = own_tx;
+	if (s->id == 0) {
+		/* No subscription yet: the NULL columns read as empty. */
+		memset(s, 0, sizeof(*s));
+		s->account_id = account_id;
+		snprintf(s->product, sizeof(s->product), "%s", product);
+	}
+	return TALLY_OK;
+}
+
+int
+db_sub_activate_write(struct db *db, struct db_sub *s,
+    const struct db_sub_charge *c, int64_t now, int own_tx,
+    struct db_ledger_result *r)
+{
+	struct db_stmt	*st = stmt(db, SUB_CALL_WRITE);
+	int64_t		 status = 0, id = 0;
+	int		 rc;
+
+	memset(r, 0, sizeof(*r));
+	rc = db_exec(db, st, "iisssiiiiiiiiississssi", s->id, s->account_id,
+	    s->product, s->status, s->interval, s->anchor_at, s->end_months,
+	    s->period_start, s->period_end, s->next_charge_at,
+	    s->cancel_at_period_end, s->paused_at, s->run_no, c->price,
+	    c->kind, c->description, now, c->debit_hooks, c->sub_hooks,
+	    c->event_type, c->nonce, (int64_t)own_tx);
+	if (rc != TALLY_OK)
+		return rc;
+	/* The routine ran to its end: committed, or rolled back. */
+	if (own_tx)
+		db->call_open = 0;
+	rc = db_fetch(db, st, "iiii", &status, &id, &r->balance, &r->tx.id);
+	db_done(st);
+	if (rc != TALLY_OK)
+		return rc == TALLY_E_NOTFOUND ? TALLY_E_INTERNAL : rc;
+	r->account_id = s->account_id;
+	if ((rc = db_ledger_status(status)) == TALLY_OK)
+		s->id = id;
+	return rc;
 }

@@ -8,6 +8,7 @@
 #include "core/model.h"
 
 struct db;
+struct db_ledger_result;
 
 
 /*
@@ -33,6 +34,46 @@ int	 db_sub_get_by_user(struct db *, const char *user_id,
  */
 int	 db_sub_lock_account(struct db *, int64_t account_id,
 	    const char *product, struct db_sub *s);
+/*
+ * A credit subscription's activation in two calls (migration 0017), for
+ * a state machine that stays in C.  The first: store the token's email
+ * and locale (those not NULL or empty that differ, committed by
+ * themselves), start the transaction when own_tx, lock the account of
+ * user_id and its subscription of product, and answer both as
+ * db_sub_lock_account does.  TALLY_E_NOTFOUND when the user has no
+ * account (nothing is locked, no transaction left open).  With own_tx
+ * the transaction stays open (db->call_open) until
+ * db_sub_activate_write, or until db_call rolls it back.
+ * OUT: *balance, *s.
+ */
+int	 db_sub_activate_lock(struct db *, const char *user_id,
+	    const char *product, const char *email, const char *locale,
+	    int64_t now, int own_tx, int64_t *balance, struct db_sub *s);
+
+/* What the second call charges and reports (price 0: nothing). */
+struct db_sub_charge {
+	int64_t		 price;		/* > 0: the first period of a new run */
+	const char	*kind;		/* the ledger row's kind */
+	const char	*description;	/* the ledger row's */
+	const char	*debit_hooks;	/* credits.debited endpoints, or NULL */
+	const char	*sub_hooks;	/* event_type's endpoints, or NULL */
+	const char	*event_type;	/* e.g. "subscription.activated" */
+	const char	*nonce;		/* the event id's seed (op_event_tx) */
+};
+
+/*
+ * The second call, in the first one's transaction: write s (INSERT when
+ * s->id is 0, then s->id is set; else UPDATE), charge c->price when > 0
+ * with the effect key "sub:<id>:<run_no>:<period_start>" (a period
+ * charged before counts as paid) and write the event, then COMMIT when
+ * own_tx.  TALLY_E_INSUFFICIENT when the credits are short: with own_tx
+ * the routine rolled everything back; without, the caller must.  Or a
+ * db_exec() code.  OUT: r->balance and r->tx.id (0 without a charge).
+ */
+int	 db_sub_activate_write(struct db *, struct db_sub *s,
+	    const struct db_sub_charge *c, int64_t now, int own_tx,
+	    struct db_ledger_result *r);
+
 /* Insert s (its id is set). */
 int	 db_sub_insert(struct db *, struct db_sub *s, int64_t now);
 /* Write every mutable column of s back. */

@@ -6,6 +6,7 @@
 #include "core/json.h"
 #include "core/ops/invoice.h"
 #include "core/ops/subscription.h"
+#include "core/ops/wallet.h"
 #include "core/result.h"
 #include "core/subscription.h"
 #include "fcgi/handlers.h"
@@ -14,6 +15,7 @@
 #define SUBS_MAX	CORE_CATALOG_MAX
 
 struct sub_call {
+	struct op_wallet_who who;	/* activate (AUTH_TOKEN) */
 	const struct core_product *p;
 	int		 iv;
 	const char	*coupon;
@@ -144,14 +146,17 @@ h_subscription_get(struct http_req *req)
 		http_reply(req, 200, sub_json(&req->app->cfg, &s));
 }
 
+/* A credit-billed product: two database calls without an
+ * Idempotency-Key (the first finds the account by the token's user id),
+ * in http_tx's transaction with one. */
 static int
 activate_tx(struct http_req *req, void *arg)
 {
 	struct sub_call	*c = arg;
 	int		 rc;
 
-	rc = op_sub_activate_tx(req->db, &req->app->cfg, &req->account, c->p,
-	    c->iv, req->now, &c->s);
+	rc = op_sub_activate_call(req->db, &c->who, c->p, c->iv, req->now,
+	    req->own_tx, &c->s);
 	if (rc == TALLY_E_INSUFFICIENT)
 		req->err_message = "not enough credits for the first interval; "
 		    "nothing was changed";
@@ -207,8 +212,25 @@ h_subscription_activate(struct http_req *req)
 		    "products, not to ones paid with credits");
 		return;
 	}
-	http_tx(req, c.p->billing == CORE_BILLING_CREDITS ? activate_tx :
-	    activate_invoice_tx, &c);
+	/*
+	 * The route is AUTH_TOKEN: the account is not loaded.  Where the
+	 * activation runs in a transaction of http_tx's (an Idempotency-Key,
+	 * or an invoice-billed product) it is loaded first, made if missing,
+	 * as AUTH_USER did; so a refused activation leaves a new account
+	 * made, as before.
+	 */
+	if (c.p->billing != CORE_BILLING_CREDITS) {
+		if (http_account_or_respond(req) == TALLY_OK)
+			http_tx(req, activate_invoice_tx, &c);
+		return;
+	}
+	c.who.user_id = req->claims.sub;
+	c.who.email = req->claims.email[0] ? req->claims.email : NULL;
+	c.who.locale = req->claims.locale[0] ? req->claims.locale : NULL;
+	c.who.create = 1;
+	if (http_idem_key(req) && http_account_or_respond(req) != TALLY_OK)
+		return;
+	http_call(req, activate_tx, &c);
 }
 
 static int

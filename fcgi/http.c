@@ -250,6 +250,26 @@ auth_token(struct http_req *req, int query)
 	return TALLY_OK;
 }
 
+/* The token's account (created on a first request), as AUTH_USER loads it. */
+static int
+load_account(struct http_req *req)
+{
+	return op_account_ensure(req->db, req->claims.sub,
+	    req->claims.email[0] ? req->claims.email : NULL,
+	    req->claims.locale[0] ? req->claims.locale : NULL, req->now,
+	    &req->account);
+}
+
+int
+http_account_or_respond(struct http_req *req)
+{
+	int	 rc;
+
+	if ((rc = load_account(req)) != TALLY_OK)
+		http_fail(req, rc, NULL, NULL);
+	return rc;
+}
+
 /* The token, then the caller's account (created on a first request). */
 static int
 auth_user(struct http_req *req, int query)
@@ -258,10 +278,7 @@ auth_user(struct http_req *req, int query)
 
 	if ((rc = auth_token(req, query)) != TALLY_OK)
 		return rc;
-	return op_account_ensure(req->db, req->claims.sub,
-	    req->claims.email[0] ? req->claims.email : NULL,
-	    req->claims.locale[0] ? req->claims.locale : NULL, req->now,
-	    &req->account);
+	return load_account(req);
 }
 
 static int

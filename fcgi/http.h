@@ -138,6 +138,19 @@ typedef int (*http_tx_fn)(struct http_req *, void *arg);
 void	 http_tx(struct http_req *, http_tx_fn fn, void *arg);
 
 /*
+ * Whether the request carries an Idempotency-Key (a non-empty one): then
+ * http_call runs fn in http_tx's transaction.
+ */
+int	 http_idem_key(const struct http_req *);
+
+/*
+ * For an AUTH_TOKEN route that needs it on some path: the token's account
+ * loaded into req->account (created on a first request), as AUTH_USER
+ * does.  On failure the error is answered and its code returned.
+ */
+int	 http_account_or_respond(struct http_req *);
+
+/*
  * As http_tx, for fn that makes exactly one database call: without an
  * Idempotency-Key there is nothing to store, so fn runs with
  * req->own_tx set and its call (a ledger routine) commits by itself, one

@@ -84,6 +84,15 @@ idem_replay(struct idem_run *r)
 	return 1;
 }
 
+int
+http_idem_key(const struct http_req *req)
+{
+	const char	*key = http_param(req, "HTTP_IDEMPOTENCY_KEY");
+
+	/* As idem_prepare reads it: an empty key is no key. */
+	return key != NULL && *key != '\0';
+}
+
 /*
  * The request's Idempotency-Key, checked and hashed into r.  0 to go on,
  * 1 when the request was answered (bad key, replay, 409, error).

@@ -26,7 +26,7 @@ static const struct route routes[] = {
 	{ "GET", "/subscriptions", AUTH_USER, BODY_NONE, h_subscriptions_list },
 	{ "GET", "/subscriptions/{product}", AUTH_USER, BODY_NONE,
 	    h_subscription_get },
-	{ "POST", "/subscriptions/{product}/activate", AUTH_USER, BODY_JSON,
+	{ "POST", "/subscriptions/{product}/activate", AUTH_TOKEN, BODY_JSON,
 	    h_subscription_activate },
 	{ "POST", "/subscriptions/{product}/deactivate", AUTH_USER, BODY_NONE,
 	    h_subscription_deactivate },

@@ -5,11 +5,14 @@
 
 #include <jansson.h>
 
+#include "core/event.h"
+#include "core/idgen.h"
 #include "core/ops/event.h"
 #include "core/ops/log.h"
 #include "core/money.h"
 #include "core/ops/mail.h"
 #include "core/ops/subscription.h"
+#include "core/ops/wallet.h"
 #include "core/result.h"
 #include "core/subscription.h"
 #include "core/timeutil.h"
@@ -106,10 +109,10 @@ charge_period(struct db *db, const struct core_product *p,
 	return rc == TALLY_E_DUPLICATE ? TALLY_OK : rc;
 }
 
-/* A fresh run: anchor now, first period charged. */
+/* s as a fresh run on interval iv: anchored now, its first period from
+ * now, active, the next run number (the row is not written). */
 static int
-start_run(struct db *db, const struct core_product *p, struct db_sub *s,
-    int iv, int64_t now)
+start_values(struct db_sub *s, int iv, int64_t now)
 {
 	int	 rc;
 
@@ -125,6 +128,30 @@ start_run(struct db *db, const struct core_product *p, struct db_sub *s,
 	s->cancel_at_period_end = 0;
 	s->paused_at = 0;
 	s->run_no++;
+	return TALLY_OK;
+}
+
+/* s, active (or set to end), asked for again on interval iv: it keeps its
+ * paid period, and another interval applies from the next charge, as
+ * change-interval does. */
+static void
+keep_values(struct db_sub *s, int iv)
+{
+	snprintf(s->interval, sizeof(s->interval), "%s",
+	    core_interval_name(iv));
+	s->cancel_at_period_end = 0;
+	s->next_charge_at = s->period_end;
+}
+
+/* A fresh run: anchor now, first period charged. */
+static int
+start_run(struct db *db, const struct core_product *p, struct db_sub *s,
+    int iv, int64_t now)
+{
+	int	 rc;
+
+	if ((rc = start_values(s, iv, now)) != TALLY_OK)
+		return rc;
 	/* The row takes its final values first; a refused charge rolls the
 	 * whole transaction back with it. */
 	rc = s->id == 0 ? db_sub_insert(db, s, now) : db_sub_update(db, s, now);
@@ -134,30 +161,83 @@ start_run(struct db *db, const struct core_product *p, struct db_sub *s,
 	return op_event_tx(db, CORE_EV_SUB_ACTIVATED, s->id, now);
 }
 
-int
-op_sub_activate_tx(struct db *db, const struct core_config *cfg,
-    const struct tally_account *a, const struct core_product *p, int iv,
-    int64_t now, struct db_sub *s)
+/*
+ * Trip 2 of an activation: write s as decided (start: a new run whose
+ * first period is charged) and end the transaction (own_tx).
+ */
+static int
+activate_write(struct db *db, const struct core_product *p, struct db_sub *s,
+    int iv, int start, int64_t now, int own_tx)
 {
-	int	 rc, act;
+	struct db_sub_charge c;
+	struct db_ledger_result r;
+	char		 key[96], desc[200], nonce[33];
+	int		 rc;
 
-	(void)cfg;
-	if ((rc = op_sub_lock_tx(db, a->id, p->id, s)) != TALLY_OK)
+	memset(&c, 0, sizeof(c));
+	if (start) {
+		/* The key is built by the routine, in charge_text's format,
+		 * from the id a new row gets there. */
+		charge_text(p, s, iv, key, sizeof(key), desc, sizeof(desc));
+		c.price = p->price[iv];
+		c.kind = TX_SUBSCRIPTION;
+		c.description = desc;
+		c.debit_hooks = db_ledger_hooks(db, -p->price[iv]);
+		c.sub_hooks = core_event_hooks(db->cfg, CORE_EV_SUB_ACTIVATED);
+		c.event_type = core_event_name(CORE_EV_SUB_ACTIVATED);
+		if (c.sub_hooks != NULL) {
+			if ((rc = core_random_hex(16, nonce)) != TALLY_OK)
+				return rc;
+			c.nonce = nonce;
+		}
+	}
+	return db_sub_activate_write(db, s, &c, now, own_tx, &r);
+}
+
+int
+op_sub_activate_call(struct db *db, const struct op_wallet_who *who,
+    const struct core_product *p, int iv, int64_t now, int own_tx,
+    struct db_sub *s)
+{
+	struct tally_account a;
+	int64_t		 balance;
+	int		 rc, act;
+
+	/* Trip 1: the account and the subscription locked. */
+	rc = db_sub_activate_lock(db, who->user_id, p->id, who->email,
+	    who->locale, now, own_tx, &balance, s);
+	if (rc == TALLY_E_NOTFOUND && who->create) {
+		/*
+		 * A first request: the account is made as the auth layer
+		 * makes it (empty, committed by itself), then locked.  Rare,
+		 * so the extra trips do not matter.
+		 */
+		if ((rc = op_account_ensure(db, who->user_id, who->email,
+		    who->locale, now, &a)) != TALLY_OK)
+			return rc;
+		rc = db_sub_activate_lock(db, who->user_id, p->id, who->email,
+		    who->locale, now, own_tx, &balance, s);
+	}
+	if (rc != TALLY_OK)
 		return rc;
+	/*
+	 * The decision, in C, on the locked row; an error or a conflict
+	 * returns with the transaction open, and db_call (own_tx) or db_tx
+	 * rolls it back.
+	 */
 	act = core_sub_on_activate(op_sub_status(s),
 	    (int)s->cancel_at_period_end, now < s->period_end);
 	switch (act) {
 	case SUBACT_START:
-		return start_run(db, p, s, iv, now);
+		/* Credits short: the routine refuses the charge and rolls
+		 * the row back with it, in the same trip. */
+		if ((rc = start_values(s, iv, now)) != TALLY_OK)
+			return rc;
+		return activate_write(db, p, s, iv, 1, now, own_tx);
 	case SUBACT_UNCANCEL:
 	case SUBACT_KEEP:
-		/* Asking for another interval while active changes it from
-		 * the next charge, as change-interval does. */
-		snprintf(s->interval, sizeof(s->interval), "%s",
-		    core_interval_name(iv));
-		s->cancel_at_period_end = 0;
-		s->next_charge_at = s->period_end;
-		return db_sub_update(db, s, now);
+		keep_values(s, iv);
+		return activate_write(db, p, s, iv, 0, now, own_tx);
 	default:
 		return TALLY_E_CONFLICT;
 	}

@@ -34,15 +34,24 @@ int	 op_sub_lock_tx(struct db *, int64_t account_id, const char *product,
 int	 op_sub_status(const struct db_sub *);
 
 /*
- * Activate product p on interval iv for the account, in the caller's
- * transaction.  Starting (new, paused, canceled, expired) charges the
- * first interval now: TALLY_E_INSUFFICIENT then, and the transaction must
- * roll back.  TALLY_E_CONFLICT for a state that does not allow it.
- * OUT: *s (the subscription after the change).
+ * Activate credit-billed product p on interval iv for the token's user
+ * who (who->create: an account is made first when there is none, as the
+ * auth layer makes it; who->email, locale stored when they differ), in
+ * two database calls: the account and subscription locked and read, the
+ * decision taken here (core_sub_on_activate), the row written and the
+ * first interval charged when a run starts (new, paused, canceled,
+ * expired).  own_tx: no transaction is open, the first call starts one
+ * and the second ends it (run it under op_store_call, which rolls back a
+ * transaction left open and runs the calls again on a deadlock); else
+ * both run in the caller's (op_store_tx).  TALLY_E_INSUFFICIENT: nothing
+ * was changed (own_tx), or the caller must roll back;
+ * TALLY_E_CONFLICT for a state that does not allow it.  OUT: *s (the
+ * subscription after the change).
  */
-int	 op_sub_activate_tx(struct db *, const struct core_config *,
-	    const struct tally_account *, const struct core_product *p, int iv,
-	    int64_t now, struct db_sub *s);
+struct op_wallet_who;
+int	 op_sub_activate_call(struct db *, const struct op_wallet_who *who,
+	    const struct core_product *p, int iv, int64_t now, int own_tx,
+	    struct db_sub *s);
 /* Cancel at period end (or now when nothing paid runs).  TALLY_E_NOTFOUND
  * without a subscription. */
 int	 op_sub_deactivate_tx(struct db *, const struct tally_account *,
