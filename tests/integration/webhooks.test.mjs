@@ -132,6 +132,27 @@ test('events arrive signed, in order, once per endpoint that wants them; a refus
   assert.equal(mine('app', poor).filter((e) => e.type !== 'credits.added').length, 0);
   assert.equal(deliveries(poor).length, 1);
   assert.ok(deliveries(user).every((d) => d.status === 'delivered' && d.attempts === 1));
+  // The activation's event is written by its routine (migration 0017),
+  // the end's by db/db_event.c: the same shape, the same subscription.
+  const c = await call('POST', `${stack.api}/subscriptions/cloud_sync/deactivate`, { token: as(user) });
+  assert.equal(c.status, 200, c.text);
+  setSubPeriod(user, '2024-01-10T00:00:00Z');
+  await tick('2024-02-10T00:00:01Z');
+  parkSubs(`a.user_id = ${sqlStr(user)}`);
+  await tick(new Date());
+  const activated = mine('app', user)[3];
+  const ended = mine('app', user).at(-1);
+  assert.equal(ended.type, 'subscription.canceled');
+  assert.deepEqual(Object.keys(activated.data).sort(), Object.keys(ended.data).sort());
+  assert.deepEqual(Object.keys(activated.data.subscription).sort(), Object.keys(ended.data.subscription).sort());
+  assert.equal(activated.data.user_id, user);
+  for (const k of ['id', 'product', 'interval']) {
+    assert.equal(activated.data.subscription[k], ended.data.subscription[k], k);
+  }
+  assert.equal(activated.data.subscription.cancel_at_period_end, false);
+  assert.equal(activated.data.subscription.next_charge_at, activated.data.subscription.current_period_end);
+  assert.equal(activated.data.subscription.ended_at, null);
+  assert.equal(ended.data.subscription.ended_at, '2024-02-10T00:00:01Z');
   parkSubs(`a.user_id = ${sqlStr(user)}`);
 });
 
