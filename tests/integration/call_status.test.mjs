@@ -13,7 +13,7 @@ import test, { after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { call, newUser, sql, sqlStr, dbArgs, DB_NAME, ROOT, startStack, SERVICE_KEY } from './lib.mjs';
+import { call, newUser, sql, sqlStr, dbArgs, DB_NAME, ROOT, startStack, SERVICE_KEY, token } from './lib.mjs';
 
 const DB = `${DB_NAME}_cs${crypto.randomBytes(3).toString('hex')}`;
 const q = (text) => sql(`USE ${DB}; ${text}`);
@@ -105,4 +105,59 @@ test('a one-call debit (no key) whose routine committed before its closing error
   assert.equal(q(`SELECT COUNT(*) FROM call_fault`)[0][0], '0', 'the fault was met');
   assert.deepEqual(q(`SELECT id FROM ledger WHERE description = ${sqlStr(desc)}`), [[String(r.body.transaction.id)]]);
   assert.deepEqual(state(user), { balance: 93, sum: 93, usage: 1 });
+});
+
+// A credit activation is two calls in one transaction (migration 0017).
+// A deadlock in the second (here: at the charge's ledger row, once per
+// marked account, from a table that a rollback does not undo) rolls the
+// transaction back; tally must run both calls again, and the answer,
+// the subscription and the charge must be those of the run that
+// committed, once.
+test('an activation whose second call meets a deadlock is run again from its first call: one subscription, one charge', async () => {
+  const s = await setup();
+  script(`DELIMITER //
+CREATE TABLE IF NOT EXISTS act_fault (account_id BIGINT NOT NULL PRIMARY KEY) ENGINE=MyISAM//
+DROP TRIGGER IF EXISTS act_fault_charge//
+CREATE TRIGGER act_fault_charge BEFORE INSERT ON ledger FOR EACH ROW
+BEGIN
+  IF NEW.kind = 'subscription' AND EXISTS (SELECT 1 FROM act_fault WHERE account_id = NEW.account_id) THEN
+    DELETE FROM act_fault WHERE account_id = NEW.account_id;
+    SIGNAL SQLSTATE '40001' SET MYSQL_ERRNO = 1213,
+      MESSAGE_TEXT = 'Deadlock found when trying to get lock; try restarting transaction (test)';
+  END IF;
+END//
+`);
+  for (const keyed of [false, true]) {
+    const user = newUser('csact');
+    const f = await call('POST', `${s.api}/admin/credits/adjust`, { admin: true,
+      body: { user_id: user, amount: 100, reason: 'test funding', actor: 'tests' } });
+    assert.equal(f.status, 200, f.text);
+    q(`INSERT INTO act_fault (account_id) SELECT id FROM accounts WHERE user_id = ${sqlStr(user)}`);
+    const headers = keyed ? { 'Idempotency-Key': `act-${user}` } : {};
+    const activate = () => call('POST', `${s.api}/subscriptions/cloud_sync/activate`,
+      { token: token({ sub: user }), body: { interval: 'monthly' }, headers });
+    const r = await activate();
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.status, 'active');
+    assert.equal(q(`SELECT COUNT(*) FROM act_fault`)[0][0], '0', 'the fault was met');
+    const subs = q(`SELECT s.status, s.run_no, UNIX_TIMESTAMP(s.current_period_start) FROM subscriptions s
+      JOIN accounts a ON a.id = s.account_id WHERE a.user_id = ${sqlStr(user)}`);
+    assert.equal(subs.length, 1);
+    assert.equal(subs[0][0], 'active');
+    assert.equal(subs[0][1], '1', 'one run: the rolled-back one left nothing');
+    const charges = q(`SELECT l.amount, l.effect_key FROM ledger l JOIN accounts a ON a.id = l.account_id
+      WHERE a.user_id = ${sqlStr(user)} AND l.kind = 'subscription'`);
+    assert.equal(charges.length, 1);
+    assert.equal(charges[0][0], '-30');
+    assert.match(charges[0][1], new RegExp(`^sub:\\d+:1:${subs[0][2]}$`));
+    const [[balance, sum]] = q(`SELECT a.balance, SUM(l.amount) FROM accounts a JOIN ledger l ON l.account_id = a.id
+      WHERE a.user_id = ${sqlStr(user)} GROUP BY a.id`);
+    assert.deepEqual([balance, sum], ['70', '70']);
+    if (keyed) {
+      const again = await activate();
+      assert.equal(again.status, 200);
+      assert.equal(again.headers.get('idempotent-replayed'), 'true');
+      assert.equal(again.text, r.text);
+    }
+  }
 });
