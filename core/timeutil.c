@@ -134,6 +134,14 @@ core_time_parse_iso(const char *s, int64_t *t)
 	return TALLY_OK;
 }
 
+/* v (0-99) as two decimal digits at p. */
+static void
+two_digits(char *p, int v)
+{
+	p[0] = (char)('0' + v / 10);
+	p[1] = (char)('0' + v % 10);
+}
+
 void
 core_time_format_iso(int64_t t, char *buf, size_t bufsz)
 {
@@ -149,25 +157,18 @@ core_time_format_iso(int64_t t, char *buf, size_t bufsz)
 	/* Digit by digit: every timestamp of every JSON answer comes
 	 * through here, and snprintf parses its format each time. */
 	y = (int)c.year;
-	buf[0] = (char)('0' + y / 1000);
-	buf[1] = (char)('0' + y / 100 % 10);
-	buf[2] = (char)('0' + y / 10 % 10);
-	buf[3] = (char)('0' + y % 10);
+	two_digits(buf, y / 100);
+	two_digits(buf + 2, y % 100);
 	buf[4] = '-';
-	buf[5] = (char)('0' + c.month / 10);
-	buf[6] = (char)('0' + c.month % 10);
+	two_digits(buf + 5, c.month);
 	buf[7] = '-';
-	buf[8] = (char)('0' + c.day / 10);
-	buf[9] = (char)('0' + c.day % 10);
+	two_digits(buf + 8, c.day);
 	buf[10] = 'T';
-	buf[11] = (char)('0' + c.hour / 10);
-	buf[12] = (char)('0' + c.hour % 10);
+	two_digits(buf + 11, c.hour);
 	buf[13] = ':';
-	buf[14] = (char)('0' + c.min / 10);
-	buf[15] = (char)('0' + c.min % 10);
+	two_digits(buf + 14, c.min);
 	buf[16] = ':';
-	buf[17] = (char)('0' + c.sec / 10);
-	buf[18] = (char)('0' + c.sec % 10);
+	two_digits(buf + 17, c.sec);
 	buf[19] = 'Z';
 	buf[20] = '\0';
 }

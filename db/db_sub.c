@@ -350,6 +350,18 @@ db_sub_claim_due(struct db *db, int64_t now, size_t max,
 	return fetch_many(db, st, max, subs, n);
 }
 
+/* A locking read found the account but no subscription of product: the
+ * NULL columns read as empty, and s says so (id 0). */
+static void
+no_sub_yet(struct db_sub *s, int64_t account_id, const char *product)
+{
+	if (s->id != 0)
+		return;
+	memset(s, 0, sizeof(*s));
+	s->account_id = account_id;
+	snprintf(s->product, sizeof(s->product), "%s", product);
+}
+
 int
 db_sub_lock_account(struct db *db, int64_t account_id, const char *product,
     struct db_sub *s)
@@ -361,12 +373,7 @@ db_sub_lock_account(struct db *db, int64_t account_id, const char *product,
 		return rc;
 	if ((rc = fetch_one(db, st, s)) != TALLY_OK)
 		return rc;	/* TALLY_E_NOTFOUND: no such account */
-	if (s->id == 0) {
-		/* No subscription yet: the NULL columns read as empty. */
-		memset(s, 0, sizeof(*s));
-		s->account_id = account_id;
-		snprintf(s->product, sizeof(s->product), "%s", product);
-	}
+	no_sub_yet(s, account_id, product);
 	return TALLY_OK;
 }
 
@@ -501,12 +508,7 @@ db_sub_activate_lock(struct db *db, const char *user_id, const char *product,
 		return TALLY_E_INTERNAL;
 	/* The routine's transaction is open until the second call. */
 	db->call_open = own_tx;
-	if (s->id == 0) {
-		/* No subscription yet: the NULL columns read as empty. */
-		memset(s, 0, sizeof(*s));
-		s->account_id = account_id;
-		snprintf(s->product, sizeof(s->product), "%s", product);
-	}
+	no_sub_yet(s, account_id, product);
 	return TALLY_OK;
 }
 
