@@ -436,7 +436,7 @@ send_response(struct http_req *req)
 	header(head, sizeof(head), "Status: %d %s\r\nX-Request-Id: %s\r\n"
 	    "Cache-Control: no-store\r\n", req->status, reason(req->status),
 	    req->id);
-	if (req->allow != NULL)
+	if (req->status == 405 && req->allow[0] != '\0')
 		header(head, sizeof(head), "Allow: %s\r\n", req->allow);
 	if (req->retry_after > 0)
 		header(head, sizeof(head), "Retry-After: %lld\r\n",
@@ -536,7 +536,6 @@ static void
 dispatch(struct http_req *req, const char *uri)
 {
 	const struct route *rt;
-	char		 allow[64];
 	size_t		 plen = strlen(API_PREFIX), n;
 	int		 status, rc;
 
@@ -557,13 +556,14 @@ dispatch(struct http_req *req, const char *uri)
 		req->preflight = 1;
 		return;
 	}
-	rt = router_find(req->method, req->path, &req->caps, allow,
-	    sizeof(allow), &status);
+	/* The Allow list goes into the request, which outlives this frame:
+	 * the answer is written after dispatch() returns. */
+	rt = router_find(req->method, req->path, &req->caps, req->allow,
+	    sizeof(req->allow), &status);
 	if (rt == NULL) {
-		if (status == 405) {
-			req->allow = allow;
+		if (status == 405)
 			http_fail(req, TALLY_E_METHOD, NULL, NULL);
-		} else
+		else
 			http_fail(req, TALLY_E_NOTFOUND, "no such route", NULL);
 		return;
 	}

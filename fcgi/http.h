@@ -64,7 +64,7 @@ struct http_req {
 	/* The response. */
 	int			 status;
 	json_t			*resp;
-	const char		*allow;		/* 405: the Allow header */
+	char			 allow[64];	/* 405: the Allow header */
 	int			 replayed;
 	int			 own_tx;	/* see http_call() */
 	int			 preflight;	/* a CORS OPTIONS request */
