@@ -578,6 +578,8 @@ core_jwt_keys_free(struct core_jwt_keys *k)
 static int	 decode_json(const char *, size_t, json_t **);
 static int	 parse_header(const json_t *, enum jwt_alg *, const char **,
 		    size_t *);
+static int	 header_of(const char *, size_t, enum jwt_alg *,
+		    const char **, size_t *, json_t **);
 
 size_t
 core_jwt_keys_count(const struct core_jwt_keys *k)
@@ -604,9 +606,8 @@ core_jwt_needs_key(const struct core_jwt_keys *k, const char *token,
 	    (dot = memchr(token, '.', len)) == NULL || dot == token)
 		return 0;
 	ERR_set_mark();
-	if (decode_json(token, (size_t)(dot - token), &hdr) != TALLY_OK ||
-	    parse_header(hdr, &alg, &kid, &kidlen) != TALLY_OK ||
-	    (alg != JWT_ALG_RS256 && alg != JWT_ALG_ES256))
+	if (header_of(token, (size_t)(dot - token), &alg, &kid, &kidlen,
+	    &hdr) != TALLY_OK || (alg != JWT_ALG_RS256 && alg != JWT_ALG_ES256))
 		goto out;
 	needs = 1;
 	for (i = 0; k != NULL && i < k->nkeys; i++) {

@@ -482,19 +482,18 @@ db_sub_paused_ids(struct db *db, int64_t account_id, size_t max,
 int
 db_sub_activate_lock(struct db *db, const char *user_id, const char *product,
     const char *email, const char *locale, int64_t now, int own_tx,
-    int64_t *balance, struct db_sub *s)
+    struct db_sub *s)
 {
 	struct db_stmt	*st = stmt(db, SUB_CALL_LOCK);
 	int64_t		 status = 0, account_id = 0;
 	int		 rc;
 
 	memset(s, 0, sizeof(*s));
-	*balance = 0;
 	if ((rc = db_exec(db, st, "ssssii", user_id, product, email, locale,
 	    now, (int64_t)own_tx)) != TALLY_OK)
 		return rc;
-	rc = db_fetch(db, st, "iiiiisssiiiiiiii", &status, &account_id,
-	    balance, &s->id, &s->account_id, s->product, sizeof(s->product),
+	rc = db_fetch(db, st, "iiiisssiiiiiiii", &status, &account_id,
+	    &s->id, &s->account_id, s->product, sizeof(s->product),
 	    s->status, sizeof(s->status), s->interval, sizeof(s->interval),
 	    &s->anchor_at, &s->end_months, &s->period_start, &s->period_end,
 	    &s->next_charge_at, &s->cancel_at_period_end, &s->paused_at,

@@ -44,11 +44,11 @@ int	 db_sub_lock_account(struct db *, int64_t account_id,
  * account (nothing is locked, no transaction left open).  With own_tx
  * the transaction stays open (db->call_open) until
  * db_sub_activate_write, or until db_call rolls it back.
- * OUT: *balance, *s.
+ * OUT: *s.
  */
 int	 db_sub_activate_lock(struct db *, const char *user_id,
 	    const char *product, const char *email, const char *locale,
-	    int64_t now, int own_tx, int64_t *balance, struct db_sub *s);
+	    int64_t now, int own_tx, struct db_sub *s);
 
 /* What the second call charges and reports (price 0: nothing). */
 struct db_sub_charge {

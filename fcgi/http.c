@@ -436,7 +436,7 @@ send_response(struct http_req *req)
 	header(head, sizeof(head), "Status: %d %s\r\nX-Request-Id: %s\r\n"
 	    "Cache-Control: no-store\r\n", req->status, reason(req->status),
 	    req->id);
-	if (req->status == 405 && req->allow[0] != '\0')
+	if (req->allow[0] != '\0')
 		header(head, sizeof(head), "Allow: %s\r\n", req->allow);
 	if (req->retry_after > 0)
 		header(head, sizeof(head), "Retry-After: %lld\r\n",

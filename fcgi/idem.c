@@ -84,13 +84,19 @@ idem_replay(struct idem_run *r)
 	return 1;
 }
 
-int
-http_idem_key(const struct http_req *req)
+/* The request's Idempotency-Key, or NULL (an empty key is no key). */
+static const char *
+idem_key(const struct http_req *req)
 {
 	const char	*key = http_param(req, "HTTP_IDEMPOTENCY_KEY");
 
-	/* As idem_prepare reads it: an empty key is no key. */
-	return key != NULL && *key != '\0';
+	return key != NULL && *key != '\0' ? key : NULL;
+}
+
+int
+http_idem_key(const struct http_req *req)
+{
+	return idem_key(req) != NULL;
 }
 
 /*
@@ -104,10 +110,7 @@ idem_prepare(struct idem_run *r)
 	char		*buf;
 	size_t		 n;
 
-	r->key = http_param(req, "HTTP_IDEMPOTENCY_KEY");
-	if (r->key != NULL && *r->key == '\0')
-		r->key = NULL;
-	if (r->key == NULL)
+	if ((r->key = idem_key(req)) == NULL)
 		return 0;
 	if (core_utf8_chars(r->key) > LIMIT_IDEM_KEY ||
 	    !core_utf8_valid(r->key, strlen(r->key))) {

@@ -236,7 +236,7 @@ metrics_thread_end(void)
 void
 metrics_request(size_t route, int status, int64_t us, const struct db *db)
 {
-	uint64_t	 err[METRICS_DB];
+	uint64_t	 cnt[METRICS_DB];
 	size_t		 b, i;
 	int		 cls;
 
@@ -256,12 +256,12 @@ metrics_request(size_t route, int status, int64_t us, const struct db *db)
 	ADD(&mine->req[route][cls], 1);
 	ADD(&mine->lat[route][b], 1);
 	ADD(&mine->lat_us[route], (uint64_t)us);
-	/* The handle's error counts only grow: add what is new. */
-	op_store_counts(db, err);
+	/* The handle's counts only grow: add what is new. */
+	op_store_counts(db, cnt);
 	for (i = 0; i < METRICS_DB; i++)
-		if (err[i] > seen_db[i]) {
-			ADD(&mine->db_cnt[i], err[i] - seen_db[i]);
-			seen_db[i] = err[i];
+		if (cnt[i] > seen_db[i]) {
+			ADD(&mine->db_cnt[i], cnt[i] - seen_db[i]);
+			seen_db[i] = cnt[i];
 		}
 }
 

@@ -75,20 +75,29 @@ set_status(struct db_sub *s, int status)
 	    core_sub_status_name(status));
 }
 
-/* The ledger text of the charge of s's current period: the effect key
- * (subscription, run, period start) and the description. */
+/* The ledger description of the charge of s's current period. */
 static void
-charge_text(const struct core_product *p, const struct db_sub *s, int iv,
-    char *key, size_t keysz, char *desc, size_t descsz)
+charge_desc(const struct core_product *p, const struct db_sub *s, int iv,
+    char *desc, size_t descsz)
 {
 	char	 from[32], to[32];
 
-	snprintf(key, keysz, "sub:%lld:%lld:%lld", (long long)s->id,
-	    (long long)s->run_no, (long long)s->period_start);
 	core_time_format_iso(s->period_start, from, sizeof(from));
 	core_time_format_iso(s->period_end, to, sizeof(to));
 	snprintf(desc, descsz, "%s, %s, %.10s to %.10s", p->name,
 	    core_interval_name(iv), from, to);
+}
+
+/* The ledger text of the charge of s's current period: the effect key
+ * (subscription, run, period start; tally_sub_activate_write builds the
+ * same in SQL) and the description. */
+static void
+charge_text(const struct core_product *p, const struct db_sub *s, int iv,
+    char *key, size_t keysz, char *desc, size_t descsz)
+{
+	snprintf(key, keysz, "sub:%lld:%lld:%lld", (long long)s->id,
+	    (long long)s->run_no, (long long)s->period_start);
+	charge_desc(p, s, iv, desc, descsz);
 }
 
 /* Debit the interval that starts at s->period_start; the effect key
@@ -171,14 +180,14 @@ activate_write(struct db *db, const struct core_product *p, struct db_sub *s,
 {
 	struct db_sub_charge c;
 	struct db_ledger_result r;
-	char		 key[96], desc[200], nonce[33];
+	char		 desc[200], nonce[33];
 	int		 rc;
 
 	memset(&c, 0, sizeof(c));
 	if (start) {
-		/* The key is built by the routine, in charge_text's format,
-		 * from the id a new row gets there. */
-		charge_text(p, s, iv, key, sizeof(key), desc, sizeof(desc));
+		/* The effect key is built by the routine, in charge_text's
+		 * format, from the id a new row gets there. */
+		charge_desc(p, s, iv, desc, sizeof(desc));
 		c.price = p->price[iv];
 		c.kind = TX_SUBSCRIPTION;
 		c.description = desc;
@@ -200,12 +209,11 @@ op_sub_activate_call(struct db *db, const struct op_wallet_who *who,
     struct db_sub *s)
 {
 	struct tally_account a;
-	int64_t		 balance;
 	int		 rc, act;
 
 	/* Trip 1: the account and the subscription locked. */
 	rc = db_sub_activate_lock(db, who->user_id, p->id, who->email,
-	    who->locale, now, own_tx, &balance, s);
+	    who->locale, now, own_tx, s);
 	if (rc == TALLY_E_NOTFOUND && who->create) {
 		/*
 		 * A first request: the account is made as the auth layer
@@ -216,7 +224,7 @@ op_sub_activate_call(struct db *db, const struct op_wallet_who *who,
 		    who->locale, now, &a)) != TALLY_OK)
 			return rc;
 		rc = db_sub_activate_lock(db, who->user_id, p->id, who->email,
-		    who->locale, now, own_tx, &balance, s);
+		    who->locale, now, own_tx, s);
 	}
 	if (rc != TALLY_OK)
 		return rc;

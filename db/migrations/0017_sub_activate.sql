@@ -65,9 +65,10 @@ BEGIN
 END;
 
 -- Trip 1.  The answer, one row: status (0 found, 1 no account: nothing
--- was locked and no transaction is left open), the account's id and
--- balance, then the subscription's columns as db/db_sub.c's SUB_COLS
--- reads them (all NULL when the account has none of p_product).
+-- was locked and no transaction is left open), the account's id, then
+-- the subscription's columns as db/db_sub.c's SUB_COLS reads them (all
+-- NULL when the account has none of p_product).  Not the balance: the
+-- charge in trip 2 checks it, under the same lock.
 CREATE PROCEDURE tally_sub_activate_lock(
   IN p_user_id VARCHAR(255),
   IN p_product VARCHAR(63),
@@ -99,10 +100,10 @@ BEGIN
   SELECT id INTO v_id FROM accounts WHERE user_id = p_user_id FOR UPDATE;
   IF v_id IS NULL THEN
     IF p_own_tx THEN ROLLBACK; END IF;
-    SELECT 1, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-        NULL, NULL, NULL, NULL;
+    SELECT 1, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+        NULL, NULL, NULL;
   ELSE
-    SELECT 0, a.id, a.balance, s.id, s.account_id, s.product, s.status,
+    SELECT 0, a.id, s.id, s.account_id, s.product, s.status,
         s.billing_interval, UNIX_TIMESTAMP(s.anchor_at), s.end_months,
         UNIX_TIMESTAMP(s.current_period_start),
         UNIX_TIMESTAMP(s.current_period_end),

@@ -62,6 +62,8 @@ test('an invoice opens from its link, prints as a document, and is paid with cre
   assert.match(meta, /Pay by/);
   assert.deepEqual(await page.locator('.inv-items tbody td').allTextContents(), [invoice.items[0].description, '€29.00']);
   assert.equal(await text(page, '.inv-items tfoot td'), '€29.00');
+  // The balance line comes with the wallet's answer, after the document.
+  await waitText(page, '.pay-panel', 'Your balance of');
   assert.match(await text(page, '.pay-panel'), /Your balance of 5,000 credits covers it\./);
   assert.equal(await text(page, '#pay-credits'), 'Pay with credits (2,900 credits)');
   assert.doesNotMatch(await text(page, '#invoice-view'), /null|undefined|NaN|\{\w+\}/);

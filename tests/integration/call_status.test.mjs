@@ -67,13 +67,19 @@ function state(user) {
   return { balance: Number(balance), sum: Number(sum), usage: Number(rows) };
 }
 
-// A user with 100 credits, and a description whose debit the wrapper fails
-// after the routine answered (once: the fault row is used up).
-async function faultyDebitor(s) {
-  const user = newUser('cs');
+// A new user of stack s with 100 credits.
+async function fundedUser(s, prefix) {
+  const user = newUser(prefix);
   const f = await call('POST', `${s.api}/admin/credits/adjust`, { admin: true,
     body: { user_id: user, amount: 100, reason: 'test funding', actor: 'tests' } });
   assert.equal(f.status, 200, f.text);
+  return user;
+}
+
+// A user with 100 credits, and a description whose debit the wrapper fails
+// after the routine answered (once: the fault row is used up).
+async function faultyDebitor(s) {
+  const user = await fundedUser(s, 'cs');
   const desc = `fault-${crypto.randomBytes(4).toString('hex')}`;
   q(`INSERT INTO call_fault (k) VALUES (${sqlStr(desc)})`);
   return { user, desc };
@@ -128,10 +134,7 @@ BEGIN
 END//
 `);
   for (const keyed of [false, true]) {
-    const user = newUser('csact');
-    const f = await call('POST', `${s.api}/admin/credits/adjust`, { admin: true,
-      body: { user_id: user, amount: 100, reason: 'test funding', actor: 'tests' } });
-    assert.equal(f.status, 200, f.text);
+    const user = await fundedUser(s, 'csact');
     q(`INSERT INTO act_fault (account_id) SELECT id FROM accounts WHERE user_id = ${sqlStr(user)}`);
     const headers = keyed ? { 'Idempotency-Key': `act-${user}` } : {};
     const activate = () => call('POST', `${s.api}/subscriptions/cloud_sync/activate`,
