@@ -954,11 +954,7 @@ parse_claims(const json_t *pl, int64_t now, const char *iss, const char *aud,
 	if (aud != NULL && *aud != '\0' &&
 	    !aud_ok(json_object_get(pl, "aud"), aud))
 		return TALLY_E_UNAUTHORIZED;
-	if (now >= c->exp)
-		return TALLY_E_EXPIRED;
-	if (nbf != NULL && now < c->nbf)
-		return TALLY_E_NOTYET;
-	return TALLY_OK;
+	return core_jwt_claims_current(c, now);
 }
 
 /*
@@ -1037,6 +1033,16 @@ header_of(const char *seg, size_t len, enum jwt_alg *alg, const char **kid,
 		memcpy(m->kid, *kid, *kidlen);
 		*kid = m->kid;
 	}
+	return TALLY_OK;
+}
+
+int
+core_jwt_claims_current(const struct core_jwt_claims *c, int64_t now)
+{
+	if (now >= c->exp)
+		return TALLY_E_EXPIRED;
+	if (now < c->nbf)		/* 0 when absent */
+		return TALLY_E_NOTYET;
 	return TALLY_OK;
 }
 

@@ -68,6 +68,13 @@ int	 core_jwt_verify(const struct core_jwt_keys *, const char *token,
 	    struct core_jwt_claims *claims);
 
 /*
+ * Whether the claims of a token that passed core_jwt_verify() still hold
+ * at now: TALLY_OK, TALLY_E_EXPIRED or TALLY_E_NOTYET, as core_jwt_verify()
+ * of the same token with the same keys would answer at now.
+ */
+int	 core_jwt_claims_current(const struct core_jwt_claims *, int64_t now);
+
+/*
  * Sign claims (a JSON object, not modified) with HS256 and secret.
  * OUT: *out, a NUL-terminated token to free(3).
  * Returns TALLY_OK, TALLY_E_INVALID or TALLY_E_NOMEM.

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 
 #include "core/jwt.h"
 #include "core/ops/config.h"
@@ -26,7 +27,11 @@
 struct jwks_set {
 	struct core_jwt_keys	*keys;		/* NULL: no key yet */
 	unsigned int		 refs;		/* under op_jwks.mu */
+	uint64_t		 serial;	/* unique in the process */
 };
+
+/* The serial of the last set made, in any cache of the process. */
+static _Atomic uint64_t set_serial;
 
 /*
  * How the threads share the set without a lock on the hot path (RCU-like):
@@ -45,6 +50,31 @@ struct op_jwks {
 	_Atomic int64_t		 refresh_at;	/* cur is stale from then */
 	int64_t			 last_fetch;	/* under fetch_mu */
 };
+
+/*
+ * The tokens this thread let in last.  A token's answer depends on its
+ * bytes, the key set, the cache's issuer and audience (fixed), and the
+ * time; so each thread keeps the last tokens that passed, direct-mapped
+ * by the last bytes of their signature, with the serial of the set that
+ * verified them.  A token that is byte for byte one of them (compared in
+ * constant time) skips the signature and the JSON: its exp and nbf are
+ * checked again, and that is the answer core_jwt_verify() would give.  A
+ * new set (a fetch, another cache) has a new serial, so no token passes
+ * on a key that has gone.  Clients send one token for its whole life
+ * (the sync client, the billing page); Envoy's jwt_authn keeps verified
+ * tokens the same way (jwt_cache_config).  A longer token is not kept.
+ */
+#define PASSED_SLOTS		64
+#define PASSED_TOKEN_MAX	1024
+
+struct passed {
+	uint64_t		 serial;	/* 0: empty */
+	size_t			 len;
+	struct core_jwt_claims	 claims;
+	char			 token[PASSED_TOKEN_MAX];
+};
+
+static __thread struct passed *passed;	/* PASSED_SLOTS, made on first use */
 
 /* The hold of this thread (on a dynamic cache's set). */
 static __thread struct {
@@ -128,6 +158,7 @@ install(struct op_jwks *c, struct core_jwt_keys *keys)
 	}
 	s->keys = keys;
 	s->refs = 1;		/* the cache's */
+	s->serial = atomic_fetch_add(&set_serial, 1) + 1;
 	pthread_mutex_lock(&c->mu);
 	dead = set_release(c->cur);
 	c->cur = s;
@@ -206,35 +237,92 @@ adopt(struct op_jwks *c)
 	set_free(dead);
 }
 
-/* The keys this thread verifies with now. */
-static const struct core_jwt_keys *
-keys_now(struct op_jwks *c, int64_t now)
+/* The set this thread verifies with now. */
+static const struct jwks_set *
+set_now(struct op_jwks *c, int64_t now)
 {
 	if (!c->dynamic)
-		return c->cur->keys;
+		return c->cur;
 	if (now >= atomic_load_explicit(&c->refresh_at, memory_order_relaxed))
 		refresh(c, now, 0);
 	if (tls.owner != c || tls.gen !=
 	    atomic_load_explicit(&c->gen, memory_order_acquire))
 		adopt(c);
-	return tls.set->keys;
+	return tls.set;
+}
+
+/* The slot of a token: its last bytes are its signature's. */
+static struct passed *
+passed_slot(const char *token, size_t len)
+{
+	uint64_t	 h = 14695981039346656037ULL;	/* FNV-1a */
+	size_t		 i;
+
+	for (i = len > 8 ? len - 8 : 0; i < len; i++)
+		h = (h ^ (unsigned char)token[i]) * 1099511628211ULL;
+	return &passed[h % PASSED_SLOTS];
+}
+
+/* The entry of this token verified with set serial, or NULL. */
+static const struct passed *
+passed_find(uint64_t serial, const char *token, size_t len)
+{
+	const struct passed *p;
+
+	if (passed == NULL || len > PASSED_TOKEN_MAX)
+		return NULL;
+	p = passed_slot(token, len);
+	if (p->serial != serial || p->len != len ||
+	    CRYPTO_memcmp(p->token, token, len) != 0)
+		return NULL;
+	return p;
+}
+
+/* Keep a token that passed with set serial (best effort). */
+static void
+passed_keep(uint64_t serial, const char *token, size_t len,
+    const struct core_jwt_claims *claims)
+{
+	struct passed	*p;
+
+	if (len > PASSED_TOKEN_MAX || (passed == NULL &&
+	    (passed = calloc(PASSED_SLOTS, sizeof(*passed))) == NULL))
+		return;
+	p = passed_slot(token, len);
+	p->serial = serial;
+	p->len = len;
+	p->claims = *claims;
+	memcpy(p->token, token, len);
 }
 
 int
 op_jwks_verify(struct op_jwks *c, const char *token, size_t len,
     int64_t now, struct core_jwt_claims *claims)
 {
-	const struct core_jwt_keys *keys = keys_now(c, now);
+	const struct jwks_set *set = set_now(c, now);
+	const struct passed *p;
 	int		 rc;
 
-	rc = core_jwt_verify(keys, token, len, now, c->cfg->jwt_issuer,
+	if ((p = passed_find(set->serial, token, len)) != NULL) {
+		if ((rc = core_jwt_claims_current(&p->claims, now)) ==
+		    TALLY_OK)
+			*claims = p->claims;
+		else
+			memset(claims, 0, sizeof(*claims));
+		return rc;
+	}
+	rc = core_jwt_verify(set->keys, token, len, now, c->cfg->jwt_issuer,
 	    c->cfg->jwt_audience, claims);
 	/* Only a token a fresh set could let in is worth a fetch. */
-	if (rc != TALLY_E_UNAUTHORIZED || !c->dynamic ||
-	    !core_jwt_needs_key(keys, token, len) || !refresh(c, now, 1))
-		return rc;
-	return core_jwt_verify(keys_now(c, now), token, len, now,
-	    c->cfg->jwt_issuer, c->cfg->jwt_audience, claims);
+	if (rc == TALLY_E_UNAUTHORIZED && c->dynamic &&
+	    core_jwt_needs_key(set->keys, token, len) && refresh(c, now, 1)) {
+		set = set_now(c, now);
+		rc = core_jwt_verify(set->keys, token, len, now,
+		    c->cfg->jwt_issuer, c->cfg->jwt_audience, claims);
+	}
+	if (rc == TALLY_OK)
+		passed_keep(set->serial, token, len, claims);
+	return rc;
 }
 
 void
@@ -242,6 +330,8 @@ op_jwks_thread_end(struct op_jwks *c)
 {
 	struct jwks_set	*dead;
 
+	free(passed);
+	passed = NULL;
 	if (c == NULL || tls.owner != c)
 		return;
 	pthread_mutex_lock(&c->mu);

@@ -33,7 +33,9 @@ void	 op_jwks_free(struct op_jwks *);
  * the set they have), and a token whose RS256/ES256 key is not in the
  * set makes one fetch, at most every auth.jwks_refetch_seconds, and is
  * verified again.  When the set is fresh this takes no lock and does no
- * I/O.  Thread-safe.  Returns what core_jwt_verify() returns; OUT: *claims.
+ * I/O.  Each thread keeps the last tokens that passed: the same token
+ * again, under the same set, is answered from its exp and nbf alone.
+ * Thread-safe.  Returns what core_jwt_verify() returns; OUT: *claims.
  */
 int	 op_jwks_verify(struct op_jwks *, const char *token, size_t len,
 	    int64_t now, struct core_jwt_claims *claims);

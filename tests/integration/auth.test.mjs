@@ -2,7 +2,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { call, token, newUser, fund, sql, sqlStr, dbBalance, SERVICE_KEY, ADMIN_KEY } from './lib.mjs';
+import { call, token, newUser, fund, sql, sqlStr, dbBalance, startStack, SERVICE_KEY, ADMIN_KEY } from './lib.mjs';
 
 const now = () => Math.floor(Date.now() / 1000);
 const b64u = (s) => Buffer.from(s).toString('base64url');
@@ -163,4 +163,48 @@ test("a token's email claim is stored on the account, and follows changes", asyn
   const r3 = await call('GET', '/credits/balance', { token: token({ sub: user }) });
   assert.equal(r3.status, 200, r3.text);
   assert.deepEqual(sql(`SELECT email FROM accounts WHERE user_id = ${sqlStr(user)}`), [['Second.Ünïcode@example.com']]);
+});
+
+// Each responder thread keeps the tokens it let in last (core/ops/jwks.c),
+// and answers the same bytes again from their exp and nbf alone.  On a pool
+// of one process of one thread every request below meets that memo: a
+// token that passed must not let in a token of the same length that
+// differs in one byte (the slot is chosen by the signature's last bytes,
+// so these land on its slot), and must stop passing at its exp.
+test('a token that passed lets in only itself, and only until its exp', { timeout: 30000 }, async (t) => {
+  const stack = await startStack({ name: 'memo', procs: 1, set: { 'http.threads': '1' } });
+  t.after(stack.stop);
+  const user = newUser();
+  const victim = newUser();
+  assert.equal(user.length, victim.length);
+  await fund(user, 10);
+  await fund(victim, 10);
+  const exp = now() + 4;
+  const good = token({ sub: user, exp });
+  const use = (tok) => call('POST', `${stack.api}/credits/use`, { token: tok, body: { amount: 1, operation: 'memo-test' } });
+  for (let i = 0; i < 3; i++) {
+    const r = await call('GET', `${stack.api}/credits/balance`, { token: good });
+    assert.equal(r.status, 200, r.text);
+  }
+  // The same signature over another user's claims, same length.
+  const [h, p, s] = good.split('.');
+  const claims = JSON.parse(Buffer.from(p, 'base64url'));
+  const other = `${h}.${b64u(JSON.stringify({ ...claims, sub: victim }))}.${s}`;
+  assert.equal(other.length, good.length);
+  unauthorized(await use(other), 'another sub under the memo');
+  // One byte of the signature changed, away from its last eight.
+  const i = good.length - 12;
+  const flipped = good.slice(0, i) + (good[i] === 'A' ? 'B' : 'A') + good.slice(i + 1);
+  unauthorized(await use(flipped), 'one byte changed under the memo');
+  // The header's bytes changed (same length): no longer HS256 as signed.
+  const hdr = `${b64u('{"alg":"HS256","typ":"JWS"}')}.${p}.${s}`;
+  assert.equal(hdr.length, good.length);
+  unauthorized(await use(hdr), 'another header under the memo');
+  // The token itself still passes, then not once its exp has come.
+  let r = await use(good);
+  assert.equal(r.status, 200, r.text);
+  await new Promise((res) => setTimeout(res, Math.max(0, exp * 1000 - Date.now()) + 1100));
+  for (let k = 0; k < 3; k++) unauthorized(await use(good), 'expired under the memo');
+  assert.equal(dbBalance(user), 9, 'one debit went through');
+  assert.equal(dbBalance(victim), 10, 'the victim was not charged');
 });

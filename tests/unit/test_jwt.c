@@ -916,6 +916,22 @@ test_claims_out(void **state)
 	/* claims may be NULL. */
 	assert_int_equal(core_jwt_verify(fx.ks[KS_HS], tok, len, NOW, NULL,
 	    NULL, NULL), TALLY_OK);
+	/* The claims alone answer for the token at any time, as it would. */
+	{
+		static const int64_t	 at[] = { 0, 1699999000 - 1,
+		    1699999000, NOW, 1700003600 - 1, 1700003600,
+		    1700003600 + 1, INT64_MAX };
+		size_t			 i;
+
+		for (i = 0; i < sizeof(at) / sizeof(at[0]); i++)
+			assert_int_equal(core_jwt_claims_current(&c, at[i]),
+			    core_jwt_verify(fx.ks[KS_HS], tok, len, at[i],
+			    "https://idp.example", "tally", NULL));
+		assert_int_equal(core_jwt_claims_current(&c, 1699999000 - 1),
+		    TALLY_E_NOTYET);
+		assert_int_equal(core_jwt_claims_current(&c, 1700003600),
+		    TALLY_E_EXPIRED);
+	}
 	free(tok);
 
 	/* Absent optional claims are empty / zero. */
