@@ -1,5 +1,6 @@
 /* Random identifiers, hex and digests. */
 #include <pthread.h>
+#include <string.h>
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -51,15 +52,14 @@ int
 core_sha256(const void *data, size_t len, unsigned char md[32])
 {
 	pthread_once(&sha256_once, sha256_fetch);
-	if (sha256_md == NULL)
-		return SHA256(data, len, md) != NULL ? 0 : -1;
-	if (sha256_ctx == NULL && (sha256_ctx = EVP_MD_CTX_new()) == NULL)
-		return -1;
-	if (EVP_DigestInit_ex2(sha256_ctx, sha256_md, NULL) != 1 ||
-	    EVP_DigestUpdate(sha256_ctx, data, len) != 1 ||
-	    EVP_DigestFinal_ex(sha256_ctx, md, NULL) != 1)
-		return -1;
-	return 0;
+	if (sha256_md != NULL &&
+	    (sha256_ctx != NULL || (sha256_ctx = EVP_MD_CTX_new()) != NULL) &&
+	    EVP_DigestInit_ex2(sha256_ctx, sha256_md, NULL) == 1 &&
+	    EVP_DigestUpdate(sha256_ctx, data, len) == 1 &&
+	    EVP_DigestFinal_ex(sha256_ctx, md, NULL) == 1)
+		return 0;
+	/* No fetched algorithm or context: the one-shot call. */
+	return SHA256(data, len, md) != NULL ? 0 : -1;
 }
 
 void
@@ -75,6 +75,6 @@ core_sha256_hex(const void *data, size_t len, char *out)
 	unsigned char	 md[SHA256_DIGEST_LENGTH];
 
 	if (core_sha256(data, len, md) != 0)
-		SHA256(data, len, md);
+		memset(md, 0, sizeof(md));	/* never hex of garbage */
 	core_hex(md, sizeof(md), out);
 }

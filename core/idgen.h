@@ -11,8 +11,8 @@ void	 core_hex(const unsigned char *in, size_t n, char *out);
 int	 core_random_hex(size_t nbytes, char *out);
 /*
  * SHA-256 of len bytes into md (32 bytes), with the algorithm fetched once
- * per process and one digest context per thread; 0, or -1 when OpenSSL
- * fails.  core_digest_thread_end() frees the calling thread's context.
+ * per process and one digest context per thread (OpenSSL's one-shot
+ * SHA256() when either cannot be had); 0, or -1 when OpenSSL fails.  core_digest_thread_end() frees the calling thread's context.
  */
 int	 core_sha256(const void *data, size_t len, unsigned char md[32]);
 void	 core_digest_thread_end(void);

@@ -513,14 +513,12 @@ db_sub_activate_lock(struct db *db, const char *user_id, const char *product,
 
 int
 db_sub_activate_write(struct db *db, struct db_sub *s,
-    const struct db_sub_charge *c, int64_t now, int own_tx,
-    struct db_ledger_result *r)
+    const struct db_sub_charge *c, int64_t now, int own_tx)
 {
 	struct db_stmt	*st = stmt(db, SUB_CALL_WRITE);
-	int64_t		 status = 0, id = 0;
+	int64_t		 status = 0, id = 0, balance, tx_id;
 	int		 rc;
 
-	memset(r, 0, sizeof(*r));
 	rc = db_exec(db, st, "iisssiiiiiiiiississssi", s->id, s->account_id,
 	    s->product, s->status, s->interval, s->anchor_at, s->end_months,
 	    s->period_start, s->period_end, s->next_charge_at,
@@ -532,11 +530,12 @@ db_sub_activate_write(struct db *db, struct db_sub *s,
 	/* The routine ran to its end: committed, or rolled back. */
 	if (own_tx)
 		db->call_open = 0;
-	rc = db_fetch(db, st, "iiii", &status, &id, &r->balance, &r->tx.id);
+	/* The row also answers the balance and the charge's id (migration
+	 * 0017), which nobody reads: an activation answers the subscription. */
+	rc = db_fetch(db, st, "iiii", &status, &id, &balance, &tx_id);
 	db_done(st);
 	if (rc != TALLY_OK)
 		return rc == TALLY_E_NOTFOUND ? TALLY_E_INTERNAL : rc;
-	r->account_id = s->account_id;
 	if ((rc = db_ledger_status(status)) == TALLY_OK)
 		s->id = id;
 	return rc;

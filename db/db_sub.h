@@ -8,7 +8,6 @@
 #include "core/model.h"
 
 struct db;
-struct db_ledger_result;
 
 
 /*
@@ -68,11 +67,10 @@ struct db_sub_charge {
  * charged before counts as paid) and write the event, then COMMIT when
  * own_tx.  TALLY_E_INSUFFICIENT when the credits are short: with own_tx
  * the routine rolled everything back; without, the caller must.  Or a
- * db_exec() code.  OUT: r->balance and r->tx.id (0 without a charge).
+ * db_exec() code.
  */
 int	 db_sub_activate_write(struct db *, struct db_sub *s,
-	    const struct db_sub_charge *c, int64_t now, int own_tx,
-	    struct db_ledger_result *r);
+	    const struct db_sub_charge *c, int64_t now, int own_tx);
 
 /* Insert s (its id is set). */
 int	 db_sub_insert(struct db *, struct db_sub *s, int64_t now);

@@ -80,10 +80,7 @@ h_credits_use(struct http_req *req)
 	if (parse_use_or_respond(req, &u) != TALLY_OK)
 		return;
 	/* One call finds the account by the token's user id (AUTH_TOKEN). */
-	u.who.user_id = req->claims.sub;
-	u.who.email = req->claims.email[0] ? req->claims.email : NULL;
-	u.who.locale = req->claims.locale[0] ? req->claims.locale : NULL;
-	u.who.create = 1;
+	http_token_who(req, &u.who);
 	http_call(req, use_tx, &u);
 }
 

@@ -224,10 +224,7 @@ h_subscription_activate(struct http_req *req)
 			http_tx(req, activate_invoice_tx, &c);
 		return;
 	}
-	c.who.user_id = req->claims.sub;
-	c.who.email = req->claims.email[0] ? req->claims.email : NULL;
-	c.who.locale = req->claims.locale[0] ? req->claims.locale : NULL;
-	c.who.create = 1;
+	http_token_who(req, &c.who);
 	if (http_idem_key(req) && http_account_or_respond(req) != TALLY_OK)
 		return;
 	http_call(req, activate_tx, &c);

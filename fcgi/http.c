@@ -250,14 +250,25 @@ auth_token(struct http_req *req, int query)
 	return TALLY_OK;
 }
 
+void
+http_token_who(const struct http_req *req, struct op_wallet_who *who)
+{
+	memset(who, 0, sizeof(*who));
+	who->user_id = req->claims.sub;
+	who->email = req->claims.email[0] ? req->claims.email : NULL;
+	who->locale = req->claims.locale[0] ? req->claims.locale : NULL;
+	who->create = 1;
+}
+
 /* The token's account (created on a first request), as AUTH_USER loads it. */
 static int
 load_account(struct http_req *req)
 {
-	return op_account_ensure(req->db, req->claims.sub,
-	    req->claims.email[0] ? req->claims.email : NULL,
-	    req->claims.locale[0] ? req->claims.locale : NULL, req->now,
-	    &req->account);
+	struct op_wallet_who who;
+
+	http_token_who(req, &who);
+	return op_account_ensure(req->db, who.user_id, who.email, who.locale,
+	    req->now, &req->account);
 }
 
 int

@@ -144,6 +144,14 @@ void	 http_tx(struct http_req *, http_tx_fn fn, void *arg);
 int	 http_idem_key(const struct http_req *);
 
 /*
+ * The token's user as a wallet caller (its email and locale, NULL when
+ * absent; create: a first request makes the account), for an AUTH_TOKEN
+ * route whose one call finds the account by user id.
+ */
+struct op_wallet_who;
+void	 http_token_who(const struct http_req *, struct op_wallet_who *);
+
+/*
  * For an AUTH_TOKEN route that needs it on some path: the token's account
  * loaded into req->account (created on a first request), as AUTH_USER
  * does.  On failure the error is answered and its code returned.

@@ -179,7 +179,6 @@ activate_write(struct db *db, const struct core_product *p, struct db_sub *s,
     int iv, int start, int64_t now, int own_tx)
 {
 	struct db_sub_charge c;
-	struct db_ledger_result r;
 	char		 desc[200], nonce[33];
 	int		 rc;
 
@@ -200,7 +199,7 @@ activate_write(struct db *db, const struct core_product *p, struct db_sub *s,
 			c.nonce = nonce;
 		}
 	}
-	return db_sub_activate_write(db, s, &c, now, own_tx, &r);
+	return db_sub_activate_write(db, s, &c, now, own_tx);
 }
 
 int
